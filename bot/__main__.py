@@ -1,0 +1,135 @@
+"""``python -m bot``: demo | console | serve | socket | seed | init.
+
+With no subcommand: Socket Mode if SLACK_APP_TOKEN is set, else HTTP if
+SLACK_SIGNING_SECRET is set, else the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+
+DEFAULT_USER = "U_DEMO"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="ddb-bot: DynamoDB admin from Slack")
+    sub = p.add_subparsers(dest="mode")
+    demo = sub.add_parser("demo", help="embedded DynamoDB with demo data and a local console")
+    console = sub.add_parser("console", help="local console against the configured DynamoDB")
+    for sp in (demo, console):
+        sp.add_argument("-c", "--command", help='run one command, e.g. -c "/ddb tables", and exit')
+        sp.add_argument("--as", dest="user", default=DEFAULT_USER, help="act as this Slack user id")
+    sub.add_parser("serve", help="HTTP: POST /slack/events, GET /healthz on PORT")
+    sub.add_parser("socket", help="Socket Mode (SLACK_APP_TOKEN)")
+    seed = sub.add_parser("seed", help="write demo data into the configured DynamoDB")
+    seed.add_argument("--scale", type=int, default=1, help="multiply the demo data set")
+    init = sub.add_parser("init", help="create the state table")
+    init.add_argument("--all", action="store_true", help="also create the ten declared tables")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.ddb_bot_log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    mode = args.mode or _default_mode(settings)
+    if mode == "demo":
+        return _demo(settings, getattr(args, "command", None), getattr(args, "user", DEFAULT_USER))
+    if mode == "console":
+        return _console(settings, args.command, args.user)
+    if mode == "init":
+        return _init(settings, args.all)
+    if mode == "seed":
+        return _seed(settings, args.scale)
+    if mode == "serve":
+        from bot.server import serve
+
+        return serve(settings)
+    if mode == "socket":
+        from bot.server import socket_mode
+
+        return socket_mode(settings)
+    raise AssertionError(mode)
+
+
+def _default_mode(settings: Settings) -> str:
+    if settings.slack_app_token is not None:
+        return "socket"
+    if settings.slack_signing_secret is not None:
+        return "serve"
+    return "demo"
+
+
+def _console(settings: Settings, command: str | None, user: str, client: object = None) -> int:
+    from bot.console import Console
+    from bot.services import Services
+
+    console = Console(Services.build(settings, client), user)
+    return console.one(command) if command else console.loop()
+
+
+def _demo(settings: Settings, command: str | None, user: str) -> int:
+    """Embedded in-process DynamoDB (moto), demo data, the console."""
+    for var, val in (("AWS_ACCESS_KEY_ID", "demo"), ("AWS_SECRET_ACCESS_KEY", "demo")):
+        os.environ.setdefault(var, val)
+    os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    try:
+        from moto import mock_aws
+    except ImportError:
+        print("the demo needs the local extra: pip install -e '.[local]'", file=sys.stderr)
+        return 2
+    from bot.data import demo
+    from bot.data.aws import dynamodb_client
+    from bot.data.tables import create_platform_tables, create_state_table
+
+    settings = settings.model_copy(update={"aws_endpoint_url_dynamodb": None})
+    with mock_aws():
+        client = dynamodb_client(settings.aws_region)
+        create_platform_tables(client, settings.stage)
+        create_state_table(client, settings.state_table)
+        demo.seed(client, settings.stage)
+        if command is None:
+            print(f"demo data loaded; try: /ddb user {demo.DEMO_EMAIL}   /ddb auth "
+                  f"{demo.DEMO_CONNECTION_ID}   /ddb executions {demo.DEMO_ACCOUNT_ID} --status failed")
+        return _console(settings, command, user, client)
+
+
+def _init(settings: Settings, all_tables: bool) -> int:
+    from bot.data.aws import dynamodb_client
+    from bot.data.tables import create_platform_tables, create_state_table
+
+    client = dynamodb_client(settings.aws_region, settings.aws_endpoint_url_dynamodb)
+    made = create_state_table(client, settings.state_table)
+    print(f"{settings.state_table}: {'created' if made else 'exists'}")
+    if all_tables:
+        created = create_platform_tables(client, settings.stage)
+        print(f"platform tables created: {', '.join(created) or 'none (all exist)'}")
+    return 0
+
+
+def _seed(settings: Settings, scale: int) -> int:
+    from bot.data import demo
+    from bot.data.aws import dynamodb_client
+
+    if scale < 1:
+        print("--scale must be 1 or more", file=sys.stderr)
+        return 2
+    client = dynamodb_client(settings.aws_region, settings.aws_endpoint_url_dynamodb)
+    n = demo.seed(client, settings.stage, scale=scale, show_progress=True)
+    print(f"wrote {n} demo items into mfh-{settings.stage}-*")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Who may do what: DDB_BOT_ALLOWED_CHANNELS, _READERS, _REQUESTERS, _APPROVERS.
+
+Entries are Slack user ids or user group ids (``S…``); groups are expanded with
+``usergroups.users.list`` and cached for a few minutes. An empty list means anyone in
+the workspace (for approvers: anyone but the requester, which the state machine checks).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+GROUP_CACHE_SECONDS = 300
+LOCAL_CHANNELS = {"CONSOLE"}
+
+
+class Access:
+    def __init__(self, settings: Settings, web_client: Any | None = None,
+                 cache_seconds: float = GROUP_CACHE_SECONDS) -> None:
+        self.settings = settings
+        self.client = web_client
+        self.cache_seconds = cache_seconds
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def _group(self, group_id: str) -> frozenset[str]:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._groups.get(group_id)
+            if cached and now - cached[0] < self.cache_seconds:
+                return cached[1]
+        members: frozenset[str] = frozenset()
+        if self.client is None:
+            log.warning("user group %s cannot be resolved without Slack; treated as empty",
+                        group_id)
+        else:
+            try:
+                resp = self.client.usergroups_users_list(usergroup=group_id)
+                members = frozenset(resp.get("users", []))
+            except Exception as exc:  # a Slack error must deny, never grant
+                log.warning("usergroups.users.list %s failed: %s", group_id, exc)
+                return frozenset()
+        with self._lock:
+            self._groups[group_id] = (now, members)
+        return members
+
+    def _member(self, ids: list[str], user: str) -> bool:
+        if not ids:
+            return True
+        if user in ids:
+            return True
+        return any(user in self._group(g) for g in ids if g.startswith("S"))
+
+    def is_reader(self, user: str) -> bool:
+        return self._member(self.settings.ddb_bot_readers, user)
+
+    def is_requester(self, user: str) -> bool:
+        return self._member(self.settings.ddb_bot_requesters, user)
+
+    def is_approver(self, user: str) -> bool:
+        return self._member(self.settings.ddb_bot_approvers, user)
+
+    def channel_allowed(self, channel: str | None) -> bool:
+        allowed = self.settings.ddb_bot_allowed_channels
+        return not allowed or channel in LOCAL_CHANNELS or channel in allowed
+
+    def denial(self, group: str, user: str, channel: str | None) -> str | None:
+        """Why ``user`` may not run a command of ``group`` here, or None."""
+        if not self.channel_allowed(channel):
+            return "ddb-bot is not enabled in this channel (DDB_BOT_ALLOWED_CHANNELS)"
+        if group == "write" and not self.is_requester(user):
+            return "you are not in DDB_BOT_REQUESTERS, so you cannot request changes"
+        if group != "write" and not (self.is_reader(user) or self.is_requester(user)
+                                     or (self.is_approver(user) and group == "admin")):
+            return "you are not in DDB_BOT_READERS, so you cannot use ddb-bot"
+        return None

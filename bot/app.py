@@ -1,0 +1,61 @@
+"""The Bolt app factory: one App, its Web API client, and every listener registered.
+
+The Web API client points at ``SLACK_API_URL`` when set (tests point it at a local fake)
+and retries 429s and connection errors with slack_sdk's own retry handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.listeners import register_listeners
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def web_client(services: Services) -> WebClient:
+    s = services.settings
+    kwargs: dict[str, object] = {}
+    if s.slack_api_url:
+        kwargs["base_url"] = s.slack_api_url.rstrip("/") + "/"
+    return WebClient(
+        token=s.slack_bot_token.get_secret_value() if s.slack_bot_token else None,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3),
+                        ConnectionErrorRetryHandler(max_retry_count=2)],
+        timeout=10,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def build_app(services: Services, *, socket_mode: bool = False) -> App:
+    """The Bolt app: signature verification on in HTTP mode (Bolt's own check)."""
+    s = services.settings
+    if s.slack_bot_token is None:
+        raise SystemExit("ddb-bot: SLACK_BOT_TOKEN is required to run the Slack app")
+    if not socket_mode and s.slack_signing_secret is None:
+        raise SystemExit("ddb-bot: SLACK_SIGNING_SECRET is required for HTTP mode")
+    app = App(
+        client=web_client(services),
+        signing_secret=s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None,
+        request_verification_enabled=not socket_mode,
+        token_verification_enabled=False,
+        process_before_response=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    services.access.client = app.client  # user groups resolve through the same client
+    register_listeners(app, services)
+
+    @app.error
+    def on_error(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse | None:
+        logger.exception("unhandled error in a listener: %s", type(error).__name__)
+        return None
+
+    return app

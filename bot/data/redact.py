@@ -1,0 +1,100 @@
+"""Redaction: the one place secrets and credential-like strings are taken out.
+
+Every item that leaves the data layer for a person (messages, JSON export, digests,
+audit records, logs) passes through ``redact_item`` / ``mask_text``. Secret attributes
+are replaced wherever they occur, even nested or in a table that does not declare them,
+and any string that *looks* like a credential is masked whatever attribute holds it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.data.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table
+
+REDACTED = "[redacted]"
+MASKED = "[masked credential]"
+
+# Credential shapes: Slack tokens, bearer headers, AWS access key ids, JWTs, common
+# provider secret prefixes, and PEM private keys.
+_CREDENTIAL = re.compile(
+    r"(?:xox[abposre]-[A-Za-z0-9-]{8,}"
+    r"|xapp-[A-Za-z0-9-]{8,}"
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
+    r"|\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b"
+    r"|\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
+    r"|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}"
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$))"
+)
+
+
+def mask_text(text: str) -> str:
+    """Mask credential-looking substrings of free text (messages, logs, errors)."""
+    if not text:
+        return text
+    return _CREDENTIAL.sub(MASKED, text)
+
+
+def looks_like_credential(text: str) -> bool:
+    return bool(_CREDENTIAL.search(text))
+
+
+def _prefix(value: Any) -> str:
+    text = str(value)
+    return f"{text[:8]}…" if len(text) > 8 else "…"
+
+
+def _pii(attr: str, value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        return "[pii]" if value not in (None, "") else value
+    if attr == "email" and "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if attr == "phone_number":
+        return f"***{value[-2:]}" if len(value) > 2 else "***"
+    return f"{value[:1]}***"
+
+
+def redact_value(attr: str, value: Any, pii: frozenset[str] = frozenset()) -> Any:
+    """Redact one attribute's value; recurses into maps and lists."""
+    if attr in SECRET_ATTRIBUTES:
+        return REDACTED if value not in (None, "") else value
+    if attr in PREFIX_ONLY_ATTRIBUTES and value not in (None, ""):
+        return _prefix(value)
+    if attr in pii:
+        return _pii(attr, value)
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact_value(str(k), v, pii) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(attr, v, pii) for v in value]
+    if isinstance(value, set | frozenset):
+        return {redact_value(attr, v, pii) for v in value}
+    return value
+
+
+def redact_item(
+    item: Mapping[str, Any], table: Table | None = None, *, mask_pii: bool = False
+) -> dict[str, Any]:
+    """A copy of ``item`` safe to show: secrets out, credentials masked, PII if asked."""
+    secret = SECRET_ATTRIBUTES | (table.secret if table else frozenset())
+    pii = (table.pii if table else frozenset({"email", "name", "phone_number"})) if mask_pii \
+        else frozenset()
+    out: dict[str, Any] = {}
+    for k, v in item.items():
+        if k in secret:
+            out[k] = REDACTED if v not in (None, "") else v
+        else:
+            out[k] = redact_value(k, v, pii)
+    return out
+
+
+def redact_any(value: Any) -> Any:
+    """Redact a free-form structure (a describe response, a JMESPath result)."""
+    if isinstance(value, Mapping):
+        return {k: redact_value(str(k), v) for k, v in value.items()}
+    return redact_value("", value)

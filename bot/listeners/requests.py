@@ -1,0 +1,143 @@
+"""Write-request surfaces: posting the approval message, Approve / Reject / Re-request.
+
+Approve and Reject dispatch the same ``approve`` / ``reject`` commands the console uses,
+so a button and a typed command take one code path through the state machine.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.render import ids
+from bot.render.requests import (
+    REASON_ACTION,
+    REASON_BLOCK,
+    REJECT_MODAL,
+    reject_modal,
+    render_refusal,
+    render_request,
+    render_request_ack,
+)
+from bot.services import Services
+from commands import dispatch
+from commands.results import RequestResult
+from commands.writes import reject_request
+
+log = logging.getLogger(__name__)
+
+
+def post_request(services: Services, client: WebClient, result: RequestResult,
+                 asked_in: str | None) -> dict[str, Any]:
+    """Post a new request for approval; returns the requester's ephemeral answer."""
+    channel = services.settings.ddb_bot_approval_channel or asked_in
+    if not channel or channel == "CONSOLE":
+        return render_request_ack(result, None)
+    try:
+        resp = client.chat_postMessage(channel=channel, **render_request(result))
+    except SlackApiError as exc:
+        log.warning("posting request %s to %s failed: %s", result.id, channel,
+                    exc.response.get("error"))
+        return {"text": f"Request {result.id} was created but could not be posted in "
+                        f"<#{channel}> ({exc.response.get('error')}); an approver can run "
+                        f"`/ddb approve {result.id}`."}
+    services.requests.set_message(result.id, resp["channel"], resp["ts"])
+    return render_request_ack(result, resp["channel"])
+
+
+def sync_message(services: Services, client: WebClient, request_id: str) -> None:
+    """Update a request's message in place to its current state."""
+    req = services.requests.get(request_id)
+    if req is None or not req.message_channel or not req.message_ts:
+        return
+    try:
+        client.chat_update(channel=req.message_channel, ts=req.message_ts,
+                           **render_request(RequestResult.of(req, event="decided")))
+    except SlackApiError as exc:
+        log.warning("updating the message of %s failed: %s", request_id,
+                    exc.response.get("error"))
+
+
+def handle_result(services: Services, client: WebClient, respond: Respond,
+                  result: RequestResult, channel: str | None) -> None:
+    """Answer the person who acted, and keep the request message current."""
+    if result.event == "created":
+        respond(response_type="ephemeral", **post_request(services, client, result, channel))
+        return
+    if result.event == "refused":
+        respond(response_type="ephemeral", replace_original=False, **render_refusal(result))
+        return
+    sync_message(services, client, result.id)
+    if not result.message_ts:  # no approval message (e.g. typed command): answer directly
+        respond(response_type="ephemeral", replace_original=False, **render_request(result))
+
+
+def _request_id(body: dict[str, Any]) -> str:
+    return str((body.get("actions") or [{}])[0].get("value", ""))[:40]
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(ids.APPROVE)
+    def approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        user = body["user"]["id"]
+        ctx = services.context(user, body.get("channel", {}).get("id"))
+        result = dispatch(f"approve {_request_id(body)}", ctx)
+        if isinstance(result, RequestResult):
+            handle_result(services, client, respond, result, ctx.channel_id)
+        else:
+            respond(response_type="ephemeral", replace_original=False,
+                    text=getattr(result, "message", "refused"))
+
+    @app.action(ids.REJECT)
+    def reject(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        request_id = _request_id(body)
+        req = services.requests.get(request_id)
+        if req is None or req.status.value != "PENDING":
+            sync_message(services, client, request_id)
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f"Request {request_id} is no longer pending.")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request_id))
+
+    @app.view(REJECT_MODAL)
+    def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                         client: WebClient) -> None:
+        ack()
+        user = body["user"]["id"]
+        request_id = str(view.get("private_metadata", ""))[:40]
+        values = view.get("state", {}).get("values", {})
+        reason = (values.get(REASON_BLOCK, {}).get(REASON_ACTION, {}).get("value") or "").strip()
+        result = reject_request(services.context(user), request_id, reason or None)
+        if result.event == "refused":
+            client.chat_postEphemeral(channel=_channel_of(services, request_id), user=user,
+                                      **render_refusal(result))
+            return
+        sync_message(services, client, request_id)
+
+    @app.action(ids.REREQUEST)
+    def rerequest(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        user = body["user"]["id"]
+        old = services.requests.get(_request_id(body))
+        if old is None or not old.text:
+            respond(response_type="ephemeral", replace_original=False,
+                    text="That request cannot be repeated; run the command again.")
+            return
+        channel = old.channel or body.get("channel", {}).get("id")
+        result = dispatch(old.text, services.context(user, channel))
+        if isinstance(result, RequestResult):
+            handle_result(services, client, respond, result, channel)
+        else:
+            respond(response_type="ephemeral", replace_original=False,
+                    text=getattr(result, "message", "could not re-request"))
+
+
+def _channel_of(services: Services, request_id: str) -> str:
+    req = services.requests.get(request_id)
+    return (req.message_channel or req.channel or "") if req else ""

@@ -1,0 +1,30 @@
+"""The ``/ddb`` slash command: ack at once, run the command, answer via response_url."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.listeners.reply import reply_payload
+from bot.listeners.requests import handle_result
+from bot.services import Services
+from commands import dispatch
+from commands.results import RequestResult
+
+COMMAND = "/ddb"
+
+
+def register(app: App, services: Services) -> None:
+    @app.command(COMMAND)
+    def ddb(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        text = command.get("text") or ""
+        user = command["user_id"]
+        channel = command.get("channel_id")
+        result = dispatch(text, services.context(user, channel))
+        if isinstance(result, RequestResult):
+            handle_result(services, client, respond, result, channel)
+        else:
+            respond(**reply_payload(services, user, text, result))

@@ -1,0 +1,339 @@
+"""Block Kit messages for command results, built with slack_sdk's typed block classes.
+
+Whatever the data, a message stays inside Slack's limits (``bot.render.limits``): text
+is masked, escaped and cut, sections are packed into one shared budget, and what does
+not fit is replaced by a note saying how much was left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.data.redact import redact_item
+from bot.render import format as fmt
+from bot.render import ids
+from bot.render.limits import (
+    BUTTON_VALUE_MAX,
+    CONTEXT_TEXT_MAX,
+    FALLBACK_MAX,
+    HEADER_MAX,
+    MAX_BLOCKS,
+    SECTION_MAX,
+    TOTAL_TEXT_PLAN,
+    Room,
+    escape,
+    fenced_segments,
+    fit,
+    pack,
+    texts_of,
+)
+from commands.results import ErrorResult, ItemsResult, JsonResult, Result, TableResult, TextResult
+
+NOTE_RESERVE = 300  # characters kept back for the "…cut" note
+NOTES_MAX = 1500
+MESSAGE_MAX = 2000
+CARD_VALUE_MAX = 300
+LIST_VALUE_MAX = 40
+LIST_KEY_MAX = 60
+ATTR_NAME_MAX = 100
+CELL_MAX = 60
+TABLE_LINE_MAX = 700
+
+Body = Callable[[Room], list[Block]]
+
+
+# -- blocks -----------------------------------------------------------------------------
+def _md(text: str, limit: int = SECTION_MAX) -> MarkdownTextObject:
+    # verbatim: Slack must not auto-link or parse mentions out of data
+    return MarkdownTextObject(text=fit(text, limit), verbatim=True)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=_md(text))
+
+
+def _header(text: str) -> HeaderBlock:
+    plain = fmt.one_line(text).replace("`", "").strip() or "ddb-bot"
+    return HeaderBlock(text=PlainTextObject(text=fit(plain, HEADER_MAX), emoji=True))
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[_md(text, CONTEXT_TEXT_MAX)])
+
+
+def _chars(block: Block) -> int:
+    return sum(len(t) for t in texts_of(block.to_dict()))
+
+
+def _packed(lines: Sequence[str], room: Room, note: Callable[[int], str], *,
+            code: bool = False, head: Sequence[str] = ()) -> list[Block]:
+    """Sections holding ``lines`` while the budget lasts, then a note on what is left."""
+    texts, placed = pack(lines, room, code=code, head=head)
+    out: list[Block] = [_section(t) for t in texts]
+    if placed < len(lines):
+        out.append(_context(note(len(lines) - placed)))
+    return out
+
+
+@dataclass
+class _Draft:
+    """A message being built: fixed head and tail, and a body filled within the budget."""
+
+    fallback: str
+    body: Body
+    head: list[Block] = field(default_factory=list)
+    tail: list[Block] = field(default_factory=list)
+
+    def render(self) -> dict[str, Any]:
+        fixed = self.head + self.tail
+        room = Room(MAX_BLOCKS - len(fixed) - 1,
+                    TOTAL_TEXT_PLAN - sum(map(_chars, fixed)) - NOTE_RESERVE)
+        blocks = [*self.head, *self.body(room), *self.tail]
+        fallback = fit(escape(fmt.cut(fmt.one_line(self.fallback), FALLBACK_MAX - 50, None)),
+                       FALLBACK_MAX)
+        if not blocks:
+            blocks = [_section(fallback)]
+        return {"text": fallback, "blocks": [b.to_dict() for b in blocks]}
+
+
+def _notes(notes: Sequence[str]) -> list[Block]:
+    text = "\n".join(escape(fmt.clean(n)) for n in notes if n.strip())
+    return [_context(fmt.cut(text, NOTES_MAX, None))] if text else []
+
+
+def _buttons(result: Result, view_id: str | None, *, card: bool) -> list[Block]:
+    if not view_id or len(view_id) > BUTTON_VALUE_MAX:
+        return []
+    spec: list[tuple[str, str, str | None]] = []
+    if getattr(result, "has_more", False):
+        spec.append(("Next page", ids.NEXT_PAGE, "primary"))
+    if isinstance(result, ItemsResult) and result.items:
+        spec.append(("Show JSON", ids.SHOW_JSON, None))
+        if card:
+            spec.append(("Request change", ids.REQUEST_CHANGE, None))
+    if not spec:
+        return []
+    return [ActionsBlock(elements=[
+        ButtonElement(text=PlainTextObject(text=label, emoji=True), action_id=action,
+                      value=view_id, style=style)
+        for label, action, style in spec])]
+
+
+def _fixed(*blocks: Block) -> Body:
+    def body(room: Room) -> list[Block]:
+        for b in blocks:
+            room.take(_chars(b))
+        return list(blocks)
+    return body
+
+
+# -- PII masking for --share ------------------------------------------------------------
+def _pii_items(result: ItemsResult, mask_pii: bool) -> list[dict[str, Any]]:
+    if not mask_pii:
+        return result.items
+    table = fmt.table_of(result.table)
+    return [redact_item(i, table, mask_pii=True) for i in result.items]
+
+
+def _pii_any(value: Any, mask_pii: bool) -> Any:
+    if not mask_pii:
+        return value
+    if isinstance(value, Mapping):
+        return redact_item(value, None, mask_pii=True)
+    if isinstance(value, list | tuple):
+        return [_pii_any(v, True) for v in value]
+    return value
+
+
+# -- results ----------------------------------------------------------------------------
+def _error(r: ErrorResult) -> _Draft:
+    message = escape(fmt.cut(fmt.clean(r.message), MESSAGE_MAX, None)) or "error"
+    usage = [escape(fmt.clean(u)) for u in r.usage.splitlines() if u.strip()]
+
+    def body(room: Room) -> list[Block]:
+        out = _fixed(_section(f":warning: {message}"))(room)
+        return out + _packed(usage, room, lambda n: f"…usage cut: {n} more lines", code=True)
+
+    return _Draft(f"Error: {r.message}", body, tail=_notes(r.notes))
+
+
+def _text(r: TextResult) -> _Draft:
+    runs: list[tuple[bool, list[str]]] = []
+    for heading, text in r.sections:
+        segs = [(c, [escape(x) for x in ls]) for c, ls in fenced_segments(fmt.clean(text))]
+        if heading.strip():
+            title = f"*{escape(fmt.cut(fmt.one_line(heading), 200, None))}*"
+            if segs and not segs[0][0]:
+                segs[0] = (False, [title, *segs[0][1]])
+            else:
+                segs.insert(0, (False, [title]))
+        runs += segs
+
+    def body(room: Room) -> list[Block]:
+        out: list[Block] = []
+        for i, (code, lines) in enumerate(runs):
+            left = sum(len(ls) for _, ls in runs[i + 1:])
+            part = _packed(lines, room, lambda n, left=left: f"…cut: {n + left:,} more lines",
+                           code=code)
+            out += part
+            if part and isinstance(part[-1], ContextBlock):
+                break
+        return out
+
+    head = [_header(r.title)] if r.title.strip() else []
+    first = r.title or next((h for h, _ in r.sections if h.strip()), "ddb-bot")
+    return _Draft(first, body, head=head, tail=_notes(r.notes))
+
+
+def _table(r: TableResult) -> _Draft:
+    lines = [fmt.cut(escape(x), TABLE_LINE_MAX, None)
+             for x in fmt.align_rows(r.columns, r.rows, CELL_MAX)]
+
+    def body(room: Room) -> list[Block]:
+        if not r.rows:
+            return _fixed(_section("_No rows._"))(room)
+        return _packed(lines[2:], room, lambda n: f"…{n:,} more rows not shown", code=True,
+                       head=lines[:2])
+
+    return _Draft(f"{r.title or 'Table'}: {len(r.rows)} rows", body,
+                  head=[_header(r.title)] if r.title.strip() else [], tail=_notes(r.notes))
+
+
+def _json_body(data: Any) -> Body:
+    lines = [escape(x) for x in fmt.to_json(data, pretty=True).split("\n")]
+    total = sum(len(x) + 1 for x in lines)
+
+    def note(n: int) -> str:
+        shown = total - sum(len(x) + 1 for x in lines[len(lines) - n:])
+        return f"…JSON cut: showing {shown:,} of {total:,} characters"
+
+    return lambda room: _packed(lines, room, note, code=True)
+
+
+def _json(r: JsonResult, mask_pii: bool) -> _Draft:
+    return _Draft(r.title or "JSON", _json_body(_pii_any(r.data, mask_pii)),
+                  head=[_header(r.title)] if r.title.strip() else [], tail=_notes(r.notes))
+
+
+def _attr_line(item: Mapping[str, Any], attr: str, key: bool, hint: str | None) -> str:
+    name = escape(fmt.cut(fmt.one_line(attr), ATTR_NAME_MAX, None))
+    value = escape(fmt.shown(item[attr], CARD_VALUE_MAX, hint))
+    return f"*{name}*: " + (f"`{value.replace('`', 'ˋ')}`" if key else value)
+
+
+def _card(r: ItemsResult, item: dict[str, Any], view_id: str | None) -> _Draft:
+    table = fmt.table_of(r.table)
+    keys = [a for a in fmt.key_names(table) if a in item]
+    order = fmt.attr_order(item, table)
+    n_first = len(keys) + sum(1 for a in (table.summary if table else ()) if a in item)
+    hint = fmt.CUT_HINT if view_id else ""
+    lines = [_attr_line(item, a, a in keys, hint) for a in order]
+    more = (lambda n: f"…{n:,} more attributes not shown — Show JSON for all") if view_id \
+        else (lambda n: f"…{n:,} more attributes not shown")
+
+    def body(room: Room) -> list[Block]:
+        out = _packed(lines[:n_first], room, lambda n: more(n + len(lines) - n_first))
+        was_cut = bool(out) and isinstance(out[-1], ContextBlock)
+        if len(lines) > n_first and not was_cut:
+            if out and room.blocks >= 2:
+                room.take(0)
+                out.append(DividerBlock())
+            out += _packed(lines[n_first:], room, more)
+        return out
+
+    key_text = " / ".join(fmt.one_line(fmt.format_value(item[k])) for k in keys)
+    title = f"{r.table} · {key_text}" if r.table and key_text else (r.title or "Item")
+    return _Draft(title, body, head=[_header(title)],
+                  tail=_notes(r.notes) + _buttons(r, view_id, card=True))
+
+
+def _list(r: ItemsResult, items: list[dict[str, Any]], view_id: str | None) -> _Draft:
+    table = fmt.table_of(r.table)
+    cols = fmt.list_columns(items, table)
+    keys = set(fmt.key_names(table)) or set(cols[:1])
+
+    def cell(item: Mapping[str, Any], col: str) -> str:
+        if col not in item:
+            return "–"
+        if col in keys:
+            value = fmt.shown(item[col], LIST_KEY_MAX, None).replace("`", "ˋ")
+            return f"`{escape(value)}`"
+        return escape(fmt.shown(item[col], LIST_VALUE_MAX, None))
+
+    lines = ["• " + " · ".join(cell(i, c) for c in cols) for i in items]
+    meta = (f"*{len(items)}* items · {r.scanned:,} scanned · {r.consumed:g} RCU"
+            + (f" · index `{escape(r.index)}`" if r.index else "")
+            + (" · more on the next page" if r.has_more else ""))
+    legend = " · ".join(f"`{escape(c)}`" if c in keys else escape(c) for c in cols)
+    hint = " — Show JSON for all" if view_id else ""
+    title = r.title or r.table or "Items"
+    return _Draft(
+        f"{title}: {len(items)} items",
+        lambda room: _packed(lines, room, lambda n: f"…{n:,} more items not shown{hint}"),
+        head=[_header(title), _context(fmt.cut(f"{meta}\n{legend}", CONTEXT_TEXT_MAX - 100, None))],
+        tail=_notes(r.notes) + _buttons(r, view_id, card=False))
+
+
+def _items(r: ItemsResult, view_id: str | None, mask_pii: bool) -> _Draft:
+    items = _pii_items(r, mask_pii)
+    if len(items) == 1:
+        return _card(r, items[0], view_id)
+    if items:
+        return _list(r, items, view_id)
+    title = r.title or r.table or "Items"
+    return _Draft(f"{title}: no items", _fixed(_section("No items found.")),
+                  head=[_header(title)], tail=_notes(r.notes) + _buttons(r, view_id, card=False))
+
+
+# -- public -----------------------------------------------------------------------------
+def render_message(result: Result, *, view_id: str | None = None,
+                   mask_pii: bool = False) -> dict[str, Any]:
+    """``{"text", "blocks"}`` for a command result, inside every Slack limit.
+
+    ``view_id`` (a stored view of the command) enables the Next page / Show JSON /
+    Request change buttons; ``mask_pii`` masks PII for posts to a channel (``--share``).
+    """
+    if isinstance(result, ErrorResult):
+        draft = _error(result)
+    elif isinstance(result, ItemsResult):
+        draft = _items(result, view_id, mask_pii)
+    elif isinstance(result, TableResult):
+        draft = _table(result)
+    elif isinstance(result, JsonResult):
+        draft = _json(result, mask_pii)
+    elif isinstance(result, TextResult):
+        draft = _text(result)
+    else:
+        draft = _Draft(result.title or "ddb-bot", _fixed(), head=[_header(result.title)],
+                       tail=_notes(result.notes))
+    return draft.render()
+
+
+def render_json(result: Result, *, mask_pii: bool = False) -> dict[str, Any]:
+    """The "Show JSON" message: items (or data) as pretty JSON, cut with a note if huge."""
+    if isinstance(result, ItemsResult):
+        items = _pii_items(result, mask_pii)
+        data: Any = items[0] if len(items) == 1 else items
+        title = f"{result.title or result.table or 'Items'} (JSON)"
+    elif isinstance(result, JsonResult):
+        data, title = _pii_any(result.data, mask_pii), f"{result.title or 'Result'} (JSON)"
+    elif isinstance(result, TableResult):
+        data = [dict(zip(result.columns, row, strict=False)) for row in result.rows]
+        title = f"{result.title or 'Table'} (JSON)"
+    else:
+        return render_message(result, mask_pii=mask_pii)
+    return _Draft(title, _json_body(data), head=[_header(title)]).render()

@@ -1,0 +1,113 @@
+"""Plain-text rendering of command results for the terminal console (``python -m bot``).
+
+The same results as Slack, laid out for a monospace screen: cards with aligned attribute
+names, lists and tables as aligned columns, JSON pretty-printed. Control characters in
+data are replaced so an item can never drive the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.data.redact import mask_text
+from bot.render import format as fmt
+from commands.results import ErrorResult, ItemsResult, JsonResult, Result, TableResult, TextResult
+
+VALUE_MAX = 2000
+CELL_MAX = 40
+NAME_WIDTH = 24
+MORE = "more results: type `next`"
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+
+
+def _plain(text: str) -> str:
+    """mrkdwn-ish text for a terminal: fences and *bold* markers dropped."""
+    lines = [ln.replace("```", "") for ln in fmt.clean(text).split("\n")
+             if ln.strip().strip("`") or not ln.strip()]
+    return _BOLD.sub(r"\1", "\n".join(lines))
+
+
+def _title(text: str) -> list[str]:
+    title = fmt.one_line(text).replace("`", "").strip()
+    return [title, "=" * min(len(title), 80)] if title else []
+
+
+def _error(r: ErrorResult) -> list[str]:
+    out = [f"error: {fmt.clean(r.message)}"]
+    usage = [u for u in fmt.clean(r.usage).splitlines() if u.strip()]
+    if usage:
+        out.append(f"usage: {usage[0]}")
+        out += [f"       {u}" for u in usage[1:]]
+    return out
+
+
+def _text(r: TextResult) -> list[str]:
+    out = _title(r.title)
+    for heading, text in r.sections:
+        if out:
+            out.append("")
+        if heading.strip():
+            out.append(_plain(heading).strip() + ":")
+        if text.strip():
+            out.append(_plain(text).strip("\n"))
+    return out
+
+
+def _table(r: TableResult) -> list[str]:
+    rows = fmt.align_rows(r.columns, r.rows, 60) if r.rows else ["(no rows)"]
+    return [*_title(r.title), *rows]
+
+
+def _card(r: ItemsResult, item: Mapping[str, Any]) -> list[str]:
+    table = fmt.table_of(r.table)
+    keys = [a for a in fmt.key_names(table) if a in item]
+    key_text = " / ".join(fmt.shown(item[k], 200, None) for k in keys)
+    out = _title(f"{r.table} · {key_text}" if r.table and key_text else (r.title or "item"))
+    order = fmt.attr_order(item, table)
+    width = min(max((len(a) for a in order), default=0), NAME_WIDTH)
+    for attr in order:
+        name = fmt.cut(fmt.one_line(attr), 60, None)
+        out.append(f"{name.ljust(width)}  {fmt.shown(item[attr], VALUE_MAX, '')}")
+    return out
+
+
+def _list(r: ItemsResult) -> list[str]:
+    table = fmt.table_of(r.table)
+    cols = fmt.list_columns(r.items, table)
+    rows = [[fmt.shown(i[c], CELL_MAX, None) if c in i else "-" for c in cols] for i in r.items]
+    meta = f"{len(r.items)} items, {r.scanned:,} scanned, {r.consumed:g} RCU"
+    if r.index:
+        meta += f", index {r.index}"
+    return [*_title(r.title or r.table or "items"), meta, "", *fmt.align_rows(cols, rows, CELL_MAX)]
+
+
+def _items(r: ItemsResult) -> list[str]:
+    if len(r.items) == 1:
+        return _card(r, r.items[0])
+    if r.items:
+        return _list(r)
+    return [*_title(r.title or r.table or "items"), "No items found."]
+
+
+def render_text(result: Result) -> str:
+    """A result as terminal text (no trailing newline)."""
+    if isinstance(result, ErrorResult):
+        lines = _error(result)
+    elif isinstance(result, ItemsResult):
+        lines = _items(result)
+    elif isinstance(result, TableResult):
+        lines = _table(result)
+    elif isinstance(result, JsonResult):
+        lines = [*_title(result.title), fmt.to_json(result.data, pretty=True)]
+    elif isinstance(result, TextResult):
+        lines = _text(result)
+    else:
+        lines = _title(result.title)
+    notes = [f"note: {fmt.one_line(n)}" for n in result.notes if n.strip()]
+    if notes:
+        lines += ["", *notes]
+    if isinstance(result, ItemsResult) and result.has_more:
+        lines += ["", MORE]
+    return mask_text("\n".join(lines))

@@ -1,0 +1,204 @@
+"""One registry of ``/ddb`` subcommands: name, usage, help, handler.
+
+It feeds the dispatcher, ``/ddb help``, the manifest check and README; adding a command
+is one decorated function. ``dispatch`` turns every expected failure into an
+``ErrorResult`` with the command's usage, so no bad input escapes as an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.data.schema import SchemaError
+from bot.data.store import StoreError
+from bot.data.values import ValueTypeError
+from commands.results import ErrorResult, Result
+
+if TYPE_CHECKING:
+    from bot.data.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class CommandError(ValueError):
+    """Bad input: the message says what is wrong; dispatch adds the usage."""
+
+    def __init__(self, message: str, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+@dataclass
+class Context:
+    """What a command may use: the caller, the store and settings; never Slack objects."""
+
+    store: Store
+    user_id: str = "U_CONSOLE"
+    channel_id: str | None = None
+    stage: str = "dev"
+    region: str = "us-west-2"
+    settings: Any = None
+    services: Any = None
+    # where a paged command continues from ("Next page")
+    start_key: dict[str, Any] | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    text: str = ""
+
+
+Handler = Callable[[list[str], Context], Result]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    summary: str
+    handler: Handler
+    group: str = "read"
+    details: str = ""
+    examples: tuple[str, ...] = ()
+
+
+REGISTRY: dict[str, Command] = {}
+
+
+def command(
+    name: str,
+    usage: str,
+    *,
+    group: str = "read",
+    examples: tuple[str, ...] = (),
+) -> Callable[[Handler], Handler]:
+    """Register a subcommand; its docstring's first line is the help summary."""
+
+    def deco(fn: Handler) -> Handler:
+        doc = (fn.__doc__ or "").strip()
+        summary, _, details = doc.partition("\n")
+        REGISTRY[name] = Command(
+            name=name, usage=usage, summary=summary.strip(), handler=fn, group=group,
+            details=details.strip(), examples=examples,
+        )
+        return fn
+
+    return deco
+
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+
+
+def _json_span(text: str, start: int) -> int:
+    """End index (exclusive) of the balanced JSON value at ``start``, or -1."""
+    depth, i, in_str = 0, start, False
+    while i < len(text):
+        ch = text[i]
+        if in_str:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+def _protect_json(text: str) -> tuple[str, list[str]]:
+    """Swap unquoted JSON values for markers so shlex does not strip their quotes.
+
+    ``/ddb put platforms {"slug":"x"}`` must reach the JSON parser intact, as must
+    ``set settings={"max":1}``; quoted JSON (``--key '{...}'``) is left to shlex.
+    """
+    out, saved, i, quote = [], [], 0, ""
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            out.append(ch)
+        elif ch in "'\"":
+            quote = ch
+            out.append(ch)
+        elif ch in "{[" and (i == 0 or text[i - 1].isspace() or text[i - 1] == "="):
+            end = _json_span(text, i)
+            if end > 0:
+                saved.append(text[i:end])
+                out.append(f"\x00{len(saved) - 1}\x00")
+                i = end
+                continue
+            out.append(ch)
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out), saved
+
+
+_MARK = re.compile("\x00(\\d+)\x00")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split command text like a shell; Slack's smart quotes count as plain quotes."""
+    protected, saved = _protect_json(text.translate(_QUOTES))
+    try:
+        tokens = shlex.split(protected)
+    except ValueError as exc:
+        raise CommandError(f"cannot read the command: {exc} (check the quotes)") from None
+    return [_MARK.sub(lambda m: saved[int(m.group(1))], t) for t in tokens]
+
+
+def general_usage() -> str:
+    names = " | ".join(sorted(REGISTRY))
+    return f"/ddb <subcommand> [args]   subcommands: {names}\nTry `/ddb help`."
+
+
+def dispatch(text: str, ctx: Context) -> Result:
+    """Run ``/ddb`` text as ``ctx.user_id``; always returns a result, never raises on input."""
+    ctx.text = text.strip()
+    try:
+        tokens = tokenize(text)
+    except CommandError as exc:
+        return ErrorResult(message=str(exc), usage=general_usage())
+    if tokens and tokens[0] == "/ddb":
+        tokens = tokens[1:]
+    if not tokens:
+        tokens = ["help"]
+    name, args = tokens[0].lower(), tokens[1:]
+    cmd = REGISTRY.get(name)
+    if cmd is None:
+        return ErrorResult(message=f"unknown subcommand `{tokens[0]}`", usage=general_usage())
+    access = getattr(ctx.services, "access", None)
+    denial = access.denial(cmd.group, ctx.user_id, ctx.channel_id) if access else None
+    if denial:
+        return ErrorResult(title=cmd.name, message=denial, usage="")
+    share = "--share" in args
+    if share:
+        args = [a for a in args if a != "--share"]
+    try:
+        result = cmd.handler(args, ctx)
+    except CommandError as exc:
+        return ErrorResult(title=cmd.name, message=str(exc), usage=exc.usage or cmd.usage)
+    except (SchemaError, ValueTypeError) as exc:
+        return ErrorResult(title=cmd.name, message=str(exc), usage=cmd.usage)
+    except StoreError as exc:
+        log.warning("store error in %s: %s", cmd.name, exc)
+        return ErrorResult(title=cmd.name, message=str(exc), usage=cmd.usage)
+    except Exception:
+        # a bug, not bad input: logged with its traceback, and the user is told plainly
+        ref = secrets.token_hex(4)
+        log.exception("command %s failed (ref %s)", cmd.name, ref)
+        return ErrorResult(title=cmd.name, message=f"internal error (ref {ref}); it was logged",
+                           usage=cmd.usage)
+    result.share = share and result.ok
+    return result

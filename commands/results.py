@@ -1,0 +1,157 @@
+"""Plain results of commands: no Slack types, so the console and Slack render the same.
+
+Items are redacted when a result is built (``ItemsResult``), so no renderer can show a
+secret by forgetting to.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.data.redact import mask_text, redact_any, redact_item
+from bot.data.schema import BY_SHORT
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    kind: str = "result"
+    title: str = ""
+    notes: list[str] = Field(default_factory=list)
+    ok: bool = True
+    # a read whose answer may be posted to the channel (``--share``)
+    share: bool = False
+
+    @model_validator(mode="after")
+    def _mask_common(self) -> Result:
+        # titles and notes echo user input (ids, values): mask credentials there too
+        self.title = mask_text(self.title)
+        self.notes = [mask_text(n) for n in self.notes]
+        return self
+
+
+class TextResult(Result):
+    """Headed sections of mrkdwn-ish text (help, schema, describe)."""
+
+    kind: Literal["text"] = "text"
+    sections: list[tuple[str, str]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _mask(self) -> TextResult:
+        self.sections = [(h, mask_text(t)) for h, t in self.sections]
+        return self
+
+
+class TableResult(Result):
+    """Rows under column headings (tables, patterns, pending)."""
+
+    kind: Literal["table"] = "table"
+    columns: list[str]
+    rows: list[list[str]]
+
+    @model_validator(mode="after")
+    def _mask(self) -> TableResult:
+        self.rows = [[mask_text(str(c)) for c in row] for row in self.rows]
+        return self
+
+
+class ItemsResult(Result):
+    """Items of one table, one page of them, with where the next page starts."""
+
+    kind: Literal["items"] = "items"
+    table: str | None = None  # short name, drives key order and redaction
+    index: str | None = None
+    items: list[dict[str, Any]] = Field(default_factory=list)
+    next_key: dict[str, Any] | None = None
+    scanned: int = 0
+    consumed: float = 0.0
+    # set when the result is a single-item lookup (get, user by id)
+    single: bool = False
+
+    @model_validator(mode="after")
+    def _redact(self) -> ItemsResult:
+        schema = BY_SHORT.get(self.table) if self.table else None
+        self.items = [redact_item(i, schema) for i in self.items]
+        return self
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_key is not None
+
+
+class JsonResult(Result):
+    """A JSON document (JMESPath output, raw describe-table)."""
+
+    kind: Literal["json"] = "json"
+    data: Any = None
+
+    @model_validator(mode="after")
+    def _redact(self) -> JsonResult:
+        self.data = redact_any(self.data)
+        return self
+
+
+class ErrorResult(Result):
+    """What is wrong, and the right usage."""
+
+    kind: Literal["error"] = "error"
+    ok: bool = False
+    message: str
+    usage: str = ""
+
+    @model_validator(mode="after")
+    def _mask(self) -> ErrorResult:
+        self.message = mask_text(self.message)
+        return self
+
+
+class RequestResult(Result):
+    """A write request as people see it: what, before → after, who, status.
+
+    Built only from the request's redacted preview, never from its raw values.
+    """
+
+    kind: Literal["request"] = "request"
+    event: Literal["created", "decided", "refused", "expired"] = "created"
+    id: str
+    status: str = ""
+    change: str = ""
+    table: str = ""
+    preview: list[tuple[str, str, str]] = Field(default_factory=list)
+    requester: str = ""
+    decided_by: str | None = None
+    decided_at: int | None = None
+    created_at: int | None = None
+    expires_at: int | None = None
+    reason: str | None = None
+    error: str | None = None
+    channel: str | None = None
+    message_channel: str | None = None
+    message_ts: str | None = None
+    refusal: str | None = None
+
+    @model_validator(mode="after")
+    def _mask(self) -> RequestResult:
+        self.preview = [(a, mask_text(b), mask_text(c)) for a, b, c in self.preview]
+        return self
+
+    @classmethod
+    def of(cls, req: Any, event: str = "created") -> RequestResult:
+        return cls(
+            event=event, id=req.id, status=req.status.value, change=req.summary,
+            table=req.table, preview=req.preview(), requester=req.requester,
+            decided_by=req.decided_by, decided_at=req.decided_at, created_at=req.created_at,
+            expires_at=req.expires_at, reason=req.reason, error=req.error, channel=req.channel,
+            message_channel=req.message_channel, message_ts=req.message_ts,
+            title=f"Write request {req.id}",
+        )
+
+    @classmethod
+    def refused(cls, message: str, request_id: str) -> RequestResult:
+        return cls(event="refused", id=request_id, ok=False, refusal=mask_text(message),
+                   title=f"Write request {request_id}")
+
+
+AnyResult = TextResult | TableResult | ItemsResult | JsonResult | ErrorResult | RequestResult

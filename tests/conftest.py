@@ -1,0 +1,74 @@
+"""Shared fixtures: moto's in-process DynamoDB with the declared tables, and a Context."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-west-2")
+for _var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
+             "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "STAGE"):
+    os.environ.pop(_var, None)
+
+STAGE = "dev"
+REGION = "us-west-2"
+
+
+@pytest.fixture
+def ddb() -> Iterator[Any]:
+    """A DynamoDB client on moto with the ten declared tables and the state table."""
+    from moto import mock_aws
+
+    from bot.data.aws import dynamodb_client
+    from bot.data.tables import create_platform_tables, create_state_table
+
+    with mock_aws():
+        client = dynamodb_client(REGION)
+        create_platform_tables(client, STAGE)
+        create_state_table(client, f"mfh-{STAGE}-ddb-bot")
+        yield client
+
+
+@pytest.fixture
+def store(ddb: Any) -> Any:
+    from bot.data.store import Store
+
+    return Store(ddb, STAGE)
+
+
+@pytest.fixture
+def seeded(ddb: Any) -> Any:
+    """The demo data set (deterministic) written into moto."""
+    from bot.data import demo
+
+    demo.seed(ddb, STAGE, scale=1)
+    return demo
+
+
+@pytest.fixture
+def ctx(store: Any) -> Any:
+    from commands import Context
+
+    return Context(store=store, user_id="U_TESTER", stage=STAGE, region=REGION)
+
+
+def scan_all(client: Any, stage: str = STAGE) -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table (to prove a refusal wrote nothing)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in client.list_tables()["TableNames"]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": name}
+        while True:
+            resp = client.scan(**kwargs)
+            items.extend(resp["Items"])
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        out[name] = sorted(items, key=repr)
+    return out

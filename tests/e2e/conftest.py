@@ -1,0 +1,63 @@
+"""The Bolt app served over real HTTP, a fake Slack Web API, moto underneath."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.fake_slack import FakeSlack
+from tests.signed import SlackSender
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+
+
+@dataclass
+class Bot:
+    sender: SlackSender
+    slack: FakeSlack
+    services: Any
+    app: Any
+    port: int
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def make_bot(ddb: Any, seeded: Any, slack: FakeSlack) -> Iterator[Any]:
+    """Build and serve a bot with extra settings; stops every server it started."""
+    from bot.app import build_app
+    from bot.config import load_settings
+    from bot.server import start_http
+    from bot.services import Services
+
+    servers = []
+
+    def make(**overrides: Any) -> Bot:
+        settings = load_settings(
+            slack_bot_token="xoxb-test-token", slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=slack.api_url, **overrides)
+        services = Services.build(settings, ddb)
+        app = build_app(services)
+        server, _ = start_http(app, "127.0.0.1", 0)
+        servers.append(server)
+        port = server.server_address[1]
+        sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, slack.response_url())
+        return Bot(sender, slack, services, app, port)
+
+    yield make
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def bot(make_bot: Any) -> Bot:
+    return make_bot()

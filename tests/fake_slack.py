@@ -1,0 +1,145 @@
+"""A local fake of the Slack Web API and of response_url, as Bolt's own tests use.
+
+A threaded HTTP server on port 0 records every call (path, parsed body) and answers
+like Slack. Tests poll ``wait_for`` for work that finishes after the ack.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+class Call(dict):
+    """One recorded request: ``path`` and ``body`` (JSON or form, decoded)."""
+
+    @property
+    def path(self) -> str:
+        return self["path"]
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self["body"]
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.lock = threading.Lock()
+        self.usergroups: dict[str, list[str]] = {}
+        # path -> list of (status, body, headers) answers to give before the normal one
+        self.scripted: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                ctype = self.headers.get("Content-Type", "")
+                body: dict[str, Any]
+                if "json" in ctype:
+                    body = json.loads(raw) if raw else {}
+                else:
+                    body = {k: v[0] for k, v in parse_qs(raw).items()}
+                    for key in ("blocks", "view", "attachments"):
+                        if isinstance(body.get(key), str):
+                            body[key] = json.loads(body[key])
+                path = urlparse(self.path).path
+                with fake.lock:
+                    fake.calls.append(Call(path=path, body=body,
+                                           auth=self.headers.get("Authorization")))
+                    script = fake.scripted.get(path)
+                    answer = script.pop(0) if script else None
+                if answer is not None:
+                    status, payload, headers = answer
+                else:
+                    status, payload, headers = 200, fake.answer(path, body), {}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> FakeSlack:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    # -- answers -----------------------------------------------------------------------
+    def answer(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        method = path.removeprefix("/api/")
+        if path.startswith("/response/"):
+            return {"ok": True}
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1",
+                    "user": "ddb-bot", "team": "Test", "url": "https://test.slack.com/"}
+        if method == "chat.postMessage":
+            ts = f"{time.time():.6f}"
+            return {"ok": True, "channel": body.get("channel"), "ts": ts,
+                    "message": {"text": body.get("text"), "ts": ts}}
+        if method == "chat.update":
+            return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{time.time():.6f}"}
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            return {"ok": True, "view": {"id": "V1", **(body.get("view") or {})}}
+        if method == "usergroups.users.list":
+            users = self.usergroups.get(body.get("usergroup", ""))
+            if users is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": users}
+        if method == "conversations.info":
+            return {"ok": True, "channel": {"id": body.get("channel"), "name": "general"}}
+        return {"ok": True}
+
+    # -- inspection --------------------------------------------------------------------
+    def find(self, path_prefix: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.path.startswith(path_prefix)]
+
+    def wait_for(self, path_prefix: str, count: int = 1, timeout: float = 10.0,
+                 where: Callable[[Call], bool] | None = None) -> list[Call]:
+        """Poll until ``count`` matching calls arrived; fail loudly on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [c for c in self.find(path_prefix) if where is None or where(c)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                seen = [c.path for c in self.calls]
+                raise AssertionError(f"waited {timeout}s for {count} call(s) to {path_prefix}; "
+                                     f"got {len(found)}; all calls: {seen}")
+            time.sleep(0.02)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.calls.clear()

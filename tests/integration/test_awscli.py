@@ -1,0 +1,353 @@
+"""`/ddb aws dynamodb ...`: the seed's commands pasted verbatim, against moto.
+
+Each read is compared with the same request made directly with boto3, so "works as
+pasted" means "returns what the AWS CLI would", in the same order.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from bot.data.store import deserialize_item, serialize_item
+from commands import Context, dispatch
+from commands.results import ErrorResult, ItemsResult, JsonResult
+from tests.conftest import REGION, STAGE, scan_all
+
+# -- the seed's commands, copied verbatim -------------------------------------------------
+SEED_GET = """aws dynamodb get-item --table-name mfh-dev-users --key '{"user_id":{"S":"user:abc-123"}}' --region us-west-2"""  # noqa: E501
+SEED_EMAIL = """aws dynamodb query --table-name mfh-dev-users --index-name EmailIndex --key-condition-expression "email = :e" --expression-attribute-values '{":e":{"S":"user@example.com"}}' --region us-west-2"""  # noqa: E501
+SEED_HELPERS = """aws dynamodb query --table-name mfh-dev-helpers --index-name AccountIdIndex --key-condition-expression "account_id = :aid" --expression-attribute-values '{":aid":{"S":"account-123"}}' --region us-west-2"""  # noqa: E501
+SEED_EXECUTIONS = """aws dynamodb query --table-name mfh-dev-executions --index-name HelperIdCreatedAtIndex --key-condition-expression "helper_id = :hid" --expression-attribute-values '{":hid":{"S":"helper-123"}}' --scan-index-forward false --limit 10 --region us-west-2"""  # noqa: E501
+SEED_SCAN = """aws dynamodb scan --table-name mfh-dev-users --max-items 10 --region us-west-2"""
+SEED_COUNT = """aws dynamodb describe-table --table-name mfh-dev-users --region us-west-2 --query 'Table.ItemCount'"""
+SEED_UPDATE = """aws dynamodb update-item --table-name mfh-dev-users --key '{"user_id":{"S":"user:abc"}}' --update-expression "SET #s = :s, updated_at = :u" --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"active"},":u":{"S":"2025-02-05T00:00:00Z"}}' --region us-west-2"""  # noqa: E501
+SEED_DELETE = """aws dynamodb delete-item --table-name mfh-dev-users --key '{"user_id":{"S":"user:abc"}}' --region us-west-2"""  # noqa: E501
+
+USERS = f"mfh-{STAGE}-users"
+HELPERS = f"mfh-{STAGE}-helpers"
+EXECUTIONS = f"mfh-{STAGE}-executions"
+
+
+def run(ctx: Context, text: str) -> Any:
+    return dispatch(f"/ddb {text}", ctx)
+
+
+def put(ddb: Any, table: str, item: dict[str, Any]) -> None:
+    ddb.put_item(TableName=table, Item=serialize_item(item))
+
+
+def items_of(resp: dict[str, Any]) -> list[dict[str, Any]]:
+    return [deserialize_item(i) for i in resp.get("Items", [])]
+
+
+@pytest.fixture
+def data(ddb: Any) -> Any:
+    """The seed's example ids, plus neighbours that must not show up."""
+    put(ddb, USERS, {"user_id": "user:abc-123", "email": "user@example.com",
+                     "name": "Ada Example", "status": "active", "cognito_user_id": "abc-123"})
+    for n in range(14):
+        put(ddb, USERS, {"user_id": f"user:u-{n:02d}", "email": f"u{n}@example.org",
+                         "status": "active" if n % 3 else "disabled"})
+    for n in range(3):
+        put(ddb, HELPERS, {"helper_id": f"helper-{n}", "account_id": "account-123",
+                           "name": f"Helper {n}", "enabled": True,
+                           "execution_count": Decimal(n)})
+    put(ddb, HELPERS, {"helper_id": "helper-x", "account_id": "account-999", "name": "Other"})
+    for n in range(15):
+        put(ddb, EXECUTIONS, {
+            "execution_id": f"exec-{n:02d}", "helper_id": "helper-123",
+            "account_id": "account-123", "created_at": f"2025-02-{n + 1:02d}T10:00:00Z",
+            "status": "failed" if n % 4 == 0 else "success",
+            "duration_ms": Decimal(100 + n), "input": {"contact": {"id": n}},
+        })
+    put(ddb, EXECUTIONS, {"execution_id": "exec-other", "helper_id": "helper-999",
+                          "account_id": "account-123", "created_at": "2025-02-20T00:00:00Z",
+                          "status": "failed"})
+    return ddb
+
+
+# -- the seed's reads -------------------------------------------------------------------
+def test_seed_get_item(ctx: Context, data: Any) -> None:
+    res = run(ctx, SEED_GET)
+    assert isinstance(res, ItemsResult), res
+    direct = data.get_item(TableName=USERS, Key={"user_id": {"S": "user:abc-123"}})
+    assert res.items == [deserialize_item(direct["Item"])]
+    assert res.single and res.table == "users"
+
+
+def test_seed_query_email_index(ctx: Context, data: Any) -> None:
+    res = run(ctx, SEED_EMAIL)
+    assert isinstance(res, ItemsResult), res
+    direct = data.query(
+        TableName=USERS, IndexName="EmailIndex", KeyConditionExpression="email = :e",
+        ExpressionAttributeValues={":e": {"S": "user@example.com"}},
+    )
+    assert res.items == items_of(direct)
+    assert [i["user_id"] for i in res.items] == ["user:abc-123"]
+    assert res.index == "EmailIndex"
+
+
+def test_seed_query_helpers_by_account(ctx: Context, data: Any) -> None:
+    res = run(ctx, SEED_HELPERS)
+    assert isinstance(res, ItemsResult), res
+    direct = data.query(
+        TableName=HELPERS, IndexName="AccountIdIndex", KeyConditionExpression="account_id = :a",
+        ExpressionAttributeValues={":a": {"S": "account-123"}},
+    )
+    assert res.items == items_of(direct)
+    assert sorted(i["helper_id"] for i in res.items) == ["helper-0", "helper-1", "helper-2"]
+
+
+def test_seed_query_executions_newest_first(ctx: Context, data: Any) -> None:
+    res = run(ctx, SEED_EXECUTIONS)
+    assert isinstance(res, ItemsResult), res
+    direct = data.query(
+        TableName=EXECUTIONS, IndexName="HelperIdCreatedAtIndex",
+        KeyConditionExpression="helper_id = :h",
+        ExpressionAttributeValues={":h": {"S": "helper-123"}}, ScanIndexForward=False, Limit=10,
+    )
+    assert res.items == items_of(direct)
+    assert [i["execution_id"] for i in res.items] == [f"exec-{n:02d}" for n in range(14, 4, -1)]
+    assert res.next_key is not None
+
+    ctx.start_key = res.next_key
+    more = run(ctx, SEED_EXECUTIONS)
+    assert [i["execution_id"] for i in more.items] == [f"exec-{n:02d}" for n in range(4, -1, -1)]
+
+
+def test_seed_scan_max_items_and_next_page(ctx: Context, data: Any) -> None:
+    res = run(ctx, SEED_SCAN)
+    assert isinstance(res, ItemsResult), res
+    direct = data.scan(TableName=USERS, Limit=10)
+    assert res.items == items_of(direct)
+    assert len(res.items) == 10 and res.next_key is not None
+
+    ctx.start_key = res.next_key
+    rest = run(ctx, SEED_SCAN)
+    everything = items_of(data.scan(TableName=USERS))
+    assert res.items + rest.items == everything
+    assert rest.next_key is None
+
+
+def test_seed_describe_table_item_count(ctx: Context, data: Any) -> None:
+    res = run(ctx, SEED_COUNT)
+    assert isinstance(res, JsonResult), res
+    assert res.data == data.describe_table(TableName=USERS)["Table"]["ItemCount"] == 15
+
+
+def test_multi_line_paste_with_backslashes(ctx: Context, data: Any) -> None:
+    text = SEED_EXECUTIONS.replace(" --expression", " \\\n  --expression").replace(
+        " --scan", " \\\r\n  --scan")
+    assert "\\\n" in text
+    res = run(ctx, text)
+    assert isinstance(res, ItemsResult), res
+    assert res.items == run(ctx, SEED_EXECUTIONS).items
+
+
+def test_describe_table_whole_response_is_json_safe(ctx: Context, data: Any) -> None:
+    import json
+
+    res = run(ctx, "aws dynamodb describe-table --table-name users --output json")
+    assert isinstance(res, JsonResult), res
+    assert res.data["Table"]["TableName"] == USERS
+    assert isinstance(res.data["Table"]["CreationDateTime"], str)
+    json.dumps(res.data)
+
+
+# -- more of the CLI's surface ----------------------------------------------------------------
+def test_reserved_word_through_name_placeholder(ctx: Context, data: Any) -> None:
+    text = (
+        "aws dynamodb query --table-name mfh-dev-executions --index-name HelperIdCreatedAtIndex"
+        " --key-condition-expression \"helper_id = :hid AND created_at >= :since\""
+        " --filter-expression \"#s = :s\" --expression-attribute-names '{\"#s\":\"status\"}'"
+        " --expression-attribute-values "
+        "'{\":hid\":{\"S\":\"helper-123\"},\":since\":{\"S\":\"2025-02-03\"},\":s\":{\"S\":\"failed\"}}'"
+        " --no-scan-index-forward --no-cli-pager --return-consumed-capacity TOTAL"
+    )
+    res = run(ctx, text)
+    assert isinstance(res, ItemsResult), res
+    direct = data.query(
+        TableName=EXECUTIONS, IndexName="HelperIdCreatedAtIndex",
+        KeyConditionExpression="helper_id = :h AND created_at >= :t",
+        FilterExpression="#s = :s", ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":h": {"S": "helper-123"}, ":t": {"S": "2025-02-03"},
+                                   ":s": {"S": "failed"}},
+        ScanIndexForward=False,
+    )
+    assert res.items == items_of(direct)
+    assert [i["execution_id"] for i in res.items] == ["exec-12", "exec-08", "exec-04"]
+
+
+def test_projection_with_names_and_nested_path(ctx: Context, data: Any) -> None:
+    text = (
+        "aws dynamodb query --table-name mfh-dev-executions --index-name HelperIdCreatedAtIndex"
+        " --key-condition-expression \"helper_id = :hid\" --projection-expression"
+        " \"execution_id, #s, input.contact.id\" --expression-attribute-names '{\"#s\":\"status\"}'"
+        " --expression-attribute-values '{\":hid\":{\"S\":\"helper-123\"}}' --limit 2"
+    )
+    res = run(ctx, text)
+    assert isinstance(res, ItemsResult), res
+    assert res.items == [
+        {"execution_id": "exec-00", "status": "failed", "input": {"contact": {"id": 0}}},
+        {"execution_id": "exec-01", "status": "success", "input": {"contact": {"id": 1}}},
+    ]
+    ctx.start_key = res.next_key
+    assert [i["execution_id"] for i in run(ctx, text).items] == ["exec-02", "exec-03"]
+
+
+def test_get_item_projection_and_query(ctx: Context, data: Any) -> None:
+    res = run(ctx, SEED_GET + " --projection-expression \"email, #s\""
+              " --expression-attribute-names '{\"#s\":\"status\"}' --query Item.status")
+    assert isinstance(res, JsonResult), res
+    assert res.data == "active"
+
+
+def test_jmespath_over_query_items(ctx: Context, data: Any) -> None:
+    res = run(ctx, SEED_EXECUTIONS + " --query 'Items[].[execution_id, duration_ms]'")
+    assert isinstance(res, JsonResult), res
+    assert res.data[:2] == [["exec-14", 114], ["exec-13", 113]]
+    assert len(res.data) == 10
+
+
+def test_select_count(ctx: Context, data: Any) -> None:
+    res = run(ctx, SEED_HELPERS + " --select COUNT")
+    assert isinstance(res, JsonResult), res
+    assert res.data["Count"] == 3
+
+
+def test_filtered_scan_and_consistent_read(ctx: Context, data: Any) -> None:
+    res = run(ctx, "aws dynamodb scan --table-name users --filter-expression"
+              " \"#st = :d\" --expression-attribute-names '{\"#st\":\"status\"}'"
+              " --expression-attribute-values '{\":d\":{\"S\":\"disabled\"}}'"
+              " --consistent-read --max-items 100")
+    assert isinstance(res, ItemsResult), res
+    direct = data.scan(TableName=USERS, FilterExpression="#st = :d",
+                       ExpressionAttributeNames={"#st": "status"},
+                       ExpressionAttributeValues={":d": {"S": "disabled"}})
+    assert res.items == items_of(direct) and len(res.items) == 5
+
+
+def test_filtered_projected_pages_continue_exactly(ctx: Context, data: Any) -> None:
+    # the page ends inside a DynamoDB page, and the projection leaves out the key
+    text = ("aws dynamodb scan --table-name users --filter-expression \"#s = :a\""
+            " --projection-expression email --expression-attribute-names '{\"#s\":\"status\"}'"
+            " --expression-attribute-values '{\":a\":{\"S\":\"active\"}}' --limit 3")
+    direct = items_of(data.scan(TableName=USERS, FilterExpression="#s = :a",
+                                ExpressionAttributeNames={"#s": "status"},
+                                ExpressionAttributeValues={":a": {"S": "active"}}))
+    seen: list[dict[str, Any]] = []
+    for _ in range(10):
+        res = run(ctx, text)
+        assert isinstance(res, ItemsResult), res
+        assert all(set(i) == {"email"} for i in res.items)
+        seen.extend(res.items)
+        if res.next_key is None:
+            break
+        ctx.start_key = res.next_key
+    assert seen == [{"email": i["email"]} for i in direct]
+
+
+def test_large_max_items_is_capped_per_page(ctx: Context, data: Any) -> None:
+    res = run(ctx, "aws dynamodb scan --table-name mfh-dev-users --max-items 1000")
+    assert isinstance(res, ItemsResult), res
+    assert len(res.items) == 15
+    assert any("100 items a page" in n for n in res.notes)
+
+
+def test_secrets_stay_redacted_through_query(ctx: Context, ddb: Any) -> None:
+    put(ddb, f"mfh-{STAGE}-platform-connection-auths",
+        {"auth_id": "auth-1", "connection_id": "conn-1", "access_token": "tok-secret-value"})
+    res = run(ctx, "aws dynamodb get-item --table-name platform-connection-auths"
+              " --key '{\"auth_id\":{\"S\":\"auth-1\"}}' --query Item.access_token")
+    assert isinstance(res, JsonResult), res
+    assert res.data == "[redacted]"
+
+
+# -- bad input --------------------------------------------------------------------------
+USAGE_MARK = "aws dynamodb <op>"
+
+BAD = {
+    "unknown op": ("aws dynamodb batch-get-item --table-name users", "unknown operation"),
+    "not dynamodb": ("aws s3 ls", "only `aws dynamodb"),
+    "unknown flag": (SEED_SCAN + " --segment 1", "unknown flag `--segment`"),
+    "malformed key json": (
+        """aws dynamodb get-item --table-name mfh-dev-users --key '{"user_id":{"S":"user:abc-123"}'""",
+        "not valid JSON",
+    ),
+    "key missing attribute": (
+        """aws dynamodb get-item --table-name mfh-dev-user-accounts --key '{"user_id":{"S":"user:abc-123"}}'""",
+        "missing `account_id`",
+    ),
+    "key condition on non-key": (
+        """aws dynamodb query --table-name mfh-dev-users --key-condition-expression "#s = :s" --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"active"}}'""",  # noqa: E501
+        "user_id = value",
+    ),
+    "undefined value": (
+        """aws dynamodb query --table-name mfh-dev-users --index-name EmailIndex --key-condition-expression "email = :x" --expression-attribute-values '{":e":{"S":"user@example.com"}}'""",  # noqa: E501
+        "`:x` is not defined",
+    ),
+    "unused value": (
+        """aws dynamodb query --table-name mfh-dev-users --index-name EmailIndex --key-condition-expression "email = :e" --expression-attribute-values '{":e":{"S":"user@example.com"},":z":{"S":"x"}}'""",  # noqa: E501
+        "`:z`",
+    ),
+    "unused name": (SEED_EMAIL + """ --expression-attribute-names '{"#n":"name"}'""", "`#n`"),
+    "wrong region": (SEED_GET.replace("us-west-2", "eu-west-1"), "eu-west-1"),
+    "table outside stage": (SEED_GET.replace("mfh-dev-users", "mfh-prod-users"), "outside"),
+    "foreign table": (SEED_GET.replace("mfh-dev-users", "payroll"), "unknown table"),
+    "unknown index": (SEED_EMAIL.replace("EmailIndex", "PhoneIndex"), "no index `PhoneIndex`"),
+    "injection in key condition": (
+        """aws dynamodb query --table-name mfh-dev-users --key-condition-expression "user_id = :u OR attribute_exists(x)" --expression-attribute-values '{":u":{"S":"user:abc-123"}}'""",  # noqa: E501
+        "only join comparisons with AND",
+    ),
+    "literal instead of placeholder": (
+        """aws dynamodb query --table-name mfh-dev-users --key-condition-expression "user_id = user_id" """,
+        ":placeholders",
+    ),
+    "wrong value type for key": (
+        SEED_EMAIL.replace('{"S":"user@example.com"}', '{"N":"5"}'), "declared S",
+    ),
+    "bad jmespath": (SEED_COUNT.replace("'Table.ItemCount'", "'Table.['"), "JMESPath"),
+    "consistent read on gsi": (SEED_EMAIL + " --consistent-read", "global secondary index"),
+    "empty filter": (SEED_SCAN + ' --filter-expression ""', "empty"),
+    "zero limit": (SEED_SCAN.replace("--max-items 10", "--limit 0"), "at least 1"),
+    "stray positional": (SEED_SCAN + " extra", "unexpected `extra`"),
+    "missing item": (SEED_GET.replace("abc-123", "nobody"), "no item with key"),
+    "filter on queried key": (
+        SEED_EMAIL.replace("--region", """--filter-expression "email = :e" --region"""),
+        "is a key here",
+    ),
+    "update write": (SEED_UPDATE, "writes become approval requests"),
+    "delete write": (SEED_DELETE, "writes become approval requests"),
+    "put write": (
+        """aws dynamodb put-item --table-name mfh-dev-users --item '{"user_id":{"S":"user:new"}}'""",
+        "writes become approval requests",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_a_clear_error(ctx: Context, data: Any, case: str) -> None:
+    text, expected = BAD[case]
+    res = run(ctx, text)
+    assert isinstance(res, ErrorResult), (case, res)
+    assert expected in res.message, (case, res.message)
+    assert USAGE_MARK in res.usage
+
+
+def test_nothing_is_written(ctx: Context, data: Any) -> None:
+    before = scan_all(data)
+    for text, _ in BAD.values():
+        run(ctx, text)
+    for text in (SEED_GET, SEED_EMAIL, SEED_HELPERS, SEED_EXECUTIONS, SEED_SCAN, SEED_COUNT):
+        assert run(ctx, text).ok
+    assert scan_all(data) == before
+
+
+def test_context_region_is_used(store: Any, data: Any) -> None:
+    ctx = Context(store=store, user_id="U_TESTER", stage=STAGE, region="eu-central-1")
+    res = run(ctx, SEED_GET)
+    assert isinstance(res, ErrorResult) and "eu-central-1" in res.message
+    assert REGION in res.message
