@@ -93,7 +93,7 @@ class Settings(BaseSettings):
                      "ddb_bot_approvers")
     @classmethod
     def _ids(cls, v: list[str]) -> list[str]:
-        bad = [x for x in v if not re.fullmatch(r"[A-Z][A-Z0-9]{2,}", x)]
+        bad = [x for x in v if not re.fullmatch(r"[A-Z][A-Z0-9_]{2,}", x)]
         if bad:
             raise ValueError(f"not Slack ids: {', '.join(bad)} (expected like U123ABC, S0G1, C01)")
         return v

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,32 @@ for _var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
 
 STAGE = "dev"
 REGION = "us-west-2"
+
+
+def _serialize_moto_dynamodb() -> None:
+    """Make moto apply each DynamoDB request atomically, as DynamoDB does.
+
+    Under threads moto is not atomic: a failed transaction restores a deep copy of the
+    whole table, clobbering writes that other threads made meanwhile. Serialising moto's
+    request handling restores the one guarantee the exactly-once tests rely on; our own
+    requests still interleave freely between calls, so no race of ours is hidden.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    if getattr(original, "_serialized", False):
+        return
+    lock = threading.RLock()
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    call_action._serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+_serialize_moto_dynamodb()
 
 
 @pytest.fixture
@@ -72,3 +99,30 @@ def scan_all(client: Any, stage: str = STAGE) -> dict[str, list[dict[str, Any]]]
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         out[name] = sorted(items, key=repr)
     return out
+
+
+@pytest.fixture
+def make_services(ddb: Any) -> Any:
+    """Services over the moto client, with settings overrides (``ddb_bot_approvers=...``)."""
+    from bot.config import load_settings
+    from bot.services import Services
+
+    def make(**overrides: Any) -> Any:
+        return Services.build(load_settings(**overrides), ddb)
+
+    return make
+
+
+@pytest.fixture
+def services(make_services: Any) -> Any:
+    return make_services()
+
+
+@pytest.fixture
+def as_user(services: Any) -> Any:
+    """A command Context for a given user id (``as_user("U_ALICE")``)."""
+
+    def ctx(user: str, channel: str = "C_OPS") -> Any:
+        return services.context(user, channel)
+
+    return ctx

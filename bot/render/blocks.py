@@ -7,6 +7,7 @@ not fit is replaced by a note saying how much was left out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,22 +142,44 @@ def _fixed(*blocks: Block) -> Body:
     return body
 
 
-# -- PII masking for --share ------------------------------------------------------------
-def _pii_items(result: ItemsResult, mask_pii: bool) -> list[dict[str, Any]]:
-    if not mask_pii:
-        return result.items
-    table = fmt.table_of(result.table)
-    return [redact_item(i, table, mask_pii=True) for i in result.items]
+# -- PII masking for --share -----------------------------------------------------------
+_EMAIL = re.compile(r"([A-Za-z0-9_%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
-def _pii_any(value: Any, mask_pii: bool) -> Any:
-    if not mask_pii:
-        return value
+def _emails(value: Any) -> Any:
+    """Emails masked anywhere in free text or nested values (titles echo user input)."""
+    if isinstance(value, str):
+        return _EMAIL.sub(r"\1***@\2", value)
     if isinstance(value, Mapping):
-        return redact_item(value, None, mask_pii=True)
+        return {k: _emails(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_pii_any(v, True) for v in value]
+        return [_emails(v) for v in value]
     return value
+
+
+def _pii_any(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return _emails(redact_item(value, None, mask_pii=True))
+    if isinstance(value, list | tuple):
+        return [_pii_any(v) for v in value]
+    return _emails(value)
+
+
+def _for_channel(result: Result) -> Result:
+    """A copy fit for a channel post: declared PII attributes and any email masked."""
+    update: dict[str, Any] = {"title": _emails(result.title), "notes": _emails(result.notes)}
+    if isinstance(result, ItemsResult):
+        table = fmt.table_of(result.table)
+        update["items"] = [_emails(redact_item(i, table, mask_pii=True)) for i in result.items]
+    elif isinstance(result, JsonResult):
+        update["data"] = _pii_any(result.data)
+    elif isinstance(result, TextResult):
+        update["sections"] = _emails(result.sections)
+    elif isinstance(result, TableResult):
+        update["rows"] = _emails(result.rows)
+    elif isinstance(result, ErrorResult):
+        update["message"] = _emails(result.message)
+    return result.model_copy(update=update)
 
 
 # -- results ----------------------------------------------------------------------------
@@ -224,8 +247,8 @@ def _json_body(data: Any) -> Body:
     return lambda room: _packed(lines, room, note, code=True)
 
 
-def _json(r: JsonResult, mask_pii: bool) -> _Draft:
-    return _Draft(r.title or "JSON", _json_body(_pii_any(r.data, mask_pii)),
+def _json(r: JsonResult) -> _Draft:
+    return _Draft(r.title or "JSON", _json_body(r.data),
                   head=[_header(r.title)] if r.title.strip() else [], tail=_notes(r.notes))
 
 
@@ -288,14 +311,16 @@ def _list(r: ItemsResult, items: list[dict[str, Any]], view_id: str | None) -> _
         tail=_notes(r.notes) + _buttons(r, view_id, card=False))
 
 
-def _items(r: ItemsResult, view_id: str | None, mask_pii: bool) -> _Draft:
-    items = _pii_items(r, mask_pii)
+def _items(r: ItemsResult, view_id: str | None) -> _Draft:
+    items = r.items
     if len(items) == 1:
         return _card(r, items[0], view_id)
     if items:
         return _list(r, items, view_id)
     title = r.title or r.table or "Items"
-    return _Draft(f"{title}: no items", _fixed(_section("No items found.")),
+    # a filtered scan page can match nothing and still have pages after it
+    empty = "No items on this page; more may follow." if r.has_more else "No items found."
+    return _Draft(f"{title}: no items", _fixed(_section(empty)),
                   head=[_header(title)], tail=_notes(r.notes) + _buttons(r, view_id, card=False))
 
 
@@ -307,14 +332,16 @@ def render_message(result: Result, *, view_id: str | None = None,
     ``view_id`` (a stored view of the command) enables the Next page / Show JSON /
     Request change buttons; ``mask_pii`` masks PII for posts to a channel (``--share``).
     """
+    if mask_pii:
+        result = _for_channel(result)
     if isinstance(result, ErrorResult):
         draft = _error(result)
     elif isinstance(result, ItemsResult):
-        draft = _items(result, view_id, mask_pii)
+        draft = _items(result, view_id)
     elif isinstance(result, TableResult):
         draft = _table(result)
     elif isinstance(result, JsonResult):
-        draft = _json(result, mask_pii)
+        draft = _json(result)
     elif isinstance(result, TextResult):
         draft = _text(result)
     else:
@@ -325,15 +352,17 @@ def render_message(result: Result, *, view_id: str | None = None,
 
 def render_json(result: Result, *, mask_pii: bool = False) -> dict[str, Any]:
     """The "Show JSON" message: items (or data) as pretty JSON, cut with a note if huge."""
+    if mask_pii:
+        result = _for_channel(result)
     if isinstance(result, ItemsResult):
-        items = _pii_items(result, mask_pii)
+        items = result.items
         data: Any = items[0] if len(items) == 1 else items
         title = f"{result.title or result.table or 'Items'} (JSON)"
     elif isinstance(result, JsonResult):
-        data, title = _pii_any(result.data, mask_pii), f"{result.title or 'Result'} (JSON)"
+        data, title = result.data, f"{result.title or 'Result'} (JSON)"
     elif isinstance(result, TableResult):
         data = [dict(zip(result.columns, row, strict=False)) for row in result.rows]
         title = f"{result.title or 'Table'} (JSON)"
     else:
-        return render_message(result, mask_pii=mask_pii)
+        return render_message(result)
     return _Draft(title, _json_body(data), head=[_header(title)]).render()

@@ -17,6 +17,7 @@ from commands.results import ErrorResult, ItemsResult, JsonResult, Result, Table
 
 VALUE_MAX = 2000
 CELL_MAX = 40
+KEY_MAX = 80  # ids are copied from the list: keep them whole
 NAME_WIDTH = 24
 MORE = "more results: type `next`"
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
@@ -76,11 +77,13 @@ def _card(r: ItemsResult, item: Mapping[str, Any]) -> list[str]:
 def _list(r: ItemsResult) -> list[str]:
     table = fmt.table_of(r.table)
     cols = fmt.list_columns(r.items, table)
-    rows = [[fmt.shown(i[c], CELL_MAX, None) if c in i else "-" for c in cols] for i in r.items]
+    keys = set(fmt.key_names(table))
+    rows = [[fmt.shown(i[c], KEY_MAX if c in keys else CELL_MAX, None) if c in i else "-"
+             for c in cols] for i in r.items]
     meta = f"{len(r.items)} items, {r.scanned:,} scanned, {r.consumed:g} RCU"
     if r.index:
         meta += f", index {r.index}"
-    return [*_title(r.title or r.table or "items"), meta, "", *fmt.align_rows(cols, rows, CELL_MAX)]
+    return [*_title(r.title or r.table or "items"), meta, "", *fmt.align_rows(cols, rows, KEY_MAX)]
 
 
 def _items(r: ItemsResult) -> list[str]:
@@ -88,7 +91,8 @@ def _items(r: ItemsResult) -> list[str]:
         return _card(r, r.items[0])
     if r.items:
         return _list(r)
-    return [*_title(r.title or r.table or "items"), "No items found."]
+    empty = "No items on this page; more may follow." if r.has_more else "No items found."
+    return [*_title(r.title or r.table or "items"), empty]
 
 
 def render_text(result: Result) -> str:

@@ -319,12 +319,6 @@ BAD = {
         SEED_EMAIL.replace("--region", """--filter-expression "email = :e" --region"""),
         "is a key here",
     ),
-    "update write": (SEED_UPDATE, "writes become approval requests"),
-    "delete write": (SEED_DELETE, "writes become approval requests"),
-    "put write": (
-        """aws dynamodb put-item --table-name mfh-dev-users --item '{"user_id":{"S":"user:new"}}'""",
-        "writes become approval requests",
-    ),
 }
 
 
