@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.ddb_bot_log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     mode = args.mode or _default_mode(settings)
     if mode == "demo":
         return _demo(settings, getattr(args, "command", None), getattr(args, "user", DEFAULT_USER))

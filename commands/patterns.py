@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.data import patterns as ap
+from bot.data.redact import redact_value
 from bot.data.store import Page
 from commands.parse import check_limit, parse_duration, parse_options
 from commands.registry import CommandError, Context, command
@@ -128,7 +129,7 @@ def _lookup_command(name: str, what: str, fn: Callable[..., Page], short: str, i
         page = fn(ctx.store, value, start_key=ctx.start_key)
         if not page.items:
             raise CommandError(f"no {short} item with {what} `{value}`", usage)
-        return _result(short, page, f"{name} {value}", index, single=True)
+        return _result(short, page, f"{name} {redact_value(what, value)}", index, single=True)
 
     handler.__doc__ = summary
     command(name, usage, group="pattern", examples=(f"/ddb {name} <{what}>",))(handler)

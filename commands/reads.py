@@ -124,8 +124,9 @@ def drift(table: Table, desc: dict[str, Any]) -> list[str]:
     ttl = desc.get("TimeToLive", {})
     ttl_on = ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
     if table.ttl_attribute and (not ttl_on or ttl.get("AttributeName") != table.ttl_attribute):
-        out.append(f"TTL should be on `{table.ttl_attribute}`; it is "
-                   f"{ttl.get('TimeToLiveStatus', 'DISABLED')} {ttl.get('AttributeName', '')}".rstrip())
+        live_ttl = ttl.get("TimeToLiveStatus", "DISABLED")
+        on = f" on `{ttl['AttributeName']}`" if ttl_on and ttl.get("AttributeName") else ""
+        out.append(f"TTL should be on `{table.ttl_attribute}`; it is {live_ttl}{on}")
     if not table.ttl_attribute and ttl_on:
         out.append(f"TTL is on `{ttl.get('AttributeName')}` but not declared")
     stream = t.get("StreamSpecification", {})

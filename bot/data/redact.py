@@ -27,6 +27,10 @@ _CREDENTIAL = re.compile(
     r"|\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
     r"|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}"
     r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
+    r"|\bya29\.[A-Za-z0-9_.-]{10,}"
+    r"|\b1//[A-Za-z0-9_-]{10,}"
+    r"|(?i:basic)\s+[A-Za-z0-9+/]{12,}={0,2}"
+    r"|(?i:(?:access|refresh|id)_token|api_key|api_secret|client_secret|password)=[^\s&\"']{6,}"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$))"
 )
 

@@ -1,12 +1,15 @@
-"""Stored views: what a "Next page" or "Show JSON" button continues from.
+"""Views: what a "Next page" or "Show JSON" button continues from.
 
-A button value holds only an opaque id; the command text, its owner and the page's
-start key live in the state table (TTL one day), so a page token is never a user-editable
-key and never exceeds Slack's 2,000-character button value limit.
+A view is the command text, its owner and the page's start keys. Small views travel in
+the button value itself (Slack signs every interaction payload, so a value can only be
+one we sent), which saves a DynamoDB write on every read; a view too large for Slack's
+2,000-character value limit is stored in the state table (TTL one day) and the button
+carries only its id.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,6 +18,8 @@ from typing import Any
 from bot.data.store import deserialize_item, serialize_item
 
 VIEW_TTL_SECONDS = 24 * 3600
+INLINE_MAX = 1900
+INLINE = "i:"
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,14 @@ class ViewStore:
         next_key: dict[str, Any] | None = None,
     ) -> str:
         """Remember a page: the command, where it started and where the next one starts."""
+        inline = {"u": user_id, "t": text, "x": int(time.time()) + VIEW_TTL_SECONDS}
+        if start_key:
+            inline["s"] = serialize_item(start_key)
+        if next_key:
+            inline["n"] = serialize_item(next_key)
+        token = INLINE + json.dumps(inline, separators=(",", ":"))
+        if len(token) <= INLINE_MAX:
+            return token
         view_id = secrets.token_urlsafe(12)
         item: dict[str, Any] = {
             "pk": f"VIEW#{view_id}",
@@ -55,6 +68,8 @@ class ViewStore:
         return view_id
 
     def load(self, view_id: str) -> View | None:
+        if view_id.startswith(INLINE):
+            return _inline(view_id)
         if not view_id or len(view_id) > 64:
             return None
         resp = self.client.get_item(
@@ -69,3 +84,15 @@ class ViewStore:
         return View(
             view_id, item["user_id"], item["text"], item.get("start_key"), item.get("next_key")
         )
+
+
+def _inline(token: str) -> View | None:
+    try:
+        data = json.loads(token[len(INLINE):])
+        if int(data["x"]) < time.time():
+            return None
+        return View(token, str(data["u"]), str(data["t"]),
+                    deserialize_item(data["s"]) if data.get("s") else None,
+                    deserialize_item(data["n"]) if data.get("n") else None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -13,7 +13,15 @@ from typing import Any
 
 from bot.data.redact import mask_text
 from bot.render import format as fmt
-from commands.results import ErrorResult, ItemsResult, JsonResult, Result, TableResult, TextResult
+from commands.results import (
+    ErrorResult,
+    ItemsResult,
+    JsonResult,
+    RequestResult,
+    Result,
+    TableResult,
+    TextResult,
+)
 
 VALUE_MAX = 2000
 CELL_MAX = 40
@@ -95,6 +103,36 @@ def _items(r: ItemsResult) -> list[str]:
     return [*_title(r.title or r.table or "items"), empty]
 
 
+def _when(ts: int | None) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "-"
+
+
+def _request(r: RequestResult) -> list[str]:
+    """A write request: the preview, who and what state; how to decide it from here."""
+    if r.event == "refused":
+        return [f"refused: {fmt.clean(r.refusal or '')}"]
+    lines = [*_title(f"Write request {r.id}: {r.change}"),
+             f"asked by {r.requester} at {_when(r.created_at)}"]
+    rows = [[a, b, c] for a, b, c in r.preview]
+    if rows:
+        lines += ["", *fmt.align_rows(["attribute", "before", "after"], rows, 60), ""]
+    status = f"status: {r.status}"
+    if r.decided_by:
+        status += f" (by {r.decided_by} at {_when(r.decided_at)})"
+    lines.append(status)
+    if r.reason:
+        lines.append(f"reason: {fmt.clean(r.reason)}")
+    if r.error:
+        lines.append(f"error: {fmt.clean(r.error)}")
+    if r.status == "PENDING":
+        lines.append(f"expires {_when(r.expires_at)}. A second person approves with "
+                     f"`/ddb approve {r.id}` or rejects with `/ddb reject {r.id} [reason]` "
+                     "(in the console: `as <user id>` first).")
+    return lines
+
+
 def render_text(result: Result) -> str:
     """A result as terminal text (no trailing newline)."""
     if isinstance(result, ErrorResult):
@@ -107,6 +145,8 @@ def render_text(result: Result) -> str:
         lines = [*_title(result.title), fmt.to_json(result.data, pretty=True)]
     elif isinstance(result, TextResult):
         lines = _text(result)
+    elif isinstance(result, RequestResult):
+        lines = _request(result)
     else:
         lines = _title(result.title)
     notes = [f"note: {fmt.one_line(n)}" for n in result.notes if n.strip()]

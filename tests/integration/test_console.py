@@ -1,0 +1,53 @@
+"""The console drives the whole write flow as different users, like the buttons do."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from bot.console import Console
+from bot.data import demo
+
+
+def _console(services: Any, user: str) -> tuple[Console, io.StringIO, io.StringIO]:
+    out, err = io.StringIO(), io.StringIO()
+    return Console(services, user, out=out, err=err), out, err
+
+
+def test_request_then_approve_as_another_user(services: Any, seeded: Any) -> None:
+    alice, out, _ = _console(services, "U_ALICE")
+    assert alice.one(f"/ddb update helpers {demo.DEMO_HELPER_ID} set enabled=false") == 0
+    text = out.getvalue()
+    assert "PENDING" in text and "enabled" in text and "/ddb approve R" in text
+    request_id = text.split("/ddb approve ")[1].split("`")[0]
+
+    # the requester cannot approve
+    assert alice.one(f"/ddb approve {request_id}") == 1
+    item = services.client.get_item(TableName="mfh-dev-helpers",
+                                    Key={"helper_id": {"S": demo.DEMO_HELPER_ID}})["Item"]
+    assert item["enabled"] == {"BOOL": True}
+
+    # `as U_BOB` in the REPL, then approve: same path as the Approve button
+    repl, rout, rerr = _console(services, "U_ALICE")
+    script = io.StringIO(f"as U_BOB\n/ddb approve {request_id}\n/ddb history --limit 5\nquit\n")
+    assert repl.loop(script) == 0
+    assert "now acting as U_BOB" in rout.getvalue()
+    assert "EXECUTED" in rout.getvalue()
+    item = services.client.get_item(TableName="mfh-dev-helpers",
+                                    Key={"helper_id": {"S": demo.DEMO_HELPER_ID}})["Item"]
+    assert item["enabled"] == {"BOOL": False}
+    assert rerr.getvalue() == ""
+
+
+def test_reject_with_reason_and_pending_in_console(services: Any, seeded: Any) -> None:
+    alice, out, _ = _console(services, "U_ALICE")
+    alice.one(f"/ddb delete users {demo.DEMO_USER_ID}")
+    request_id = out.getvalue().split("/ddb approve ")[1].split("`")[0]
+    bob, bout, _ = _console(services, "U_BOB")
+    assert bob.one("/ddb pending") == 0
+    assert request_id in bout.getvalue()
+    assert bob.one(f"/ddb reject {request_id} wrong user, keep it") == 0
+    assert "REJECTED" in bout.getvalue() and "wrong user, keep it" in bout.getvalue()
+    assert "Item" in services.client.get_item(TableName="mfh-dev-users",
+                                              Key={"user_id": {"S": demo.DEMO_USER_ID}})
+    assert bob.one(f"/ddb approve {request_id}") == 1
