@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.listeners import register_listeners
+from bot.logs import ContextExecutor, request_middleware
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,12 @@ def build_app(services: Services, *, socket_mode: bool = False) -> App:
         token_verification_enabled=False,
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
+        # Bolt's default pool size, but carrying each request's log context (bot.logs);
+        # serve()/socket_mode() drain it on SIGTERM
+        listener_executor=ContextExecutor(max_workers=5, thread_name_prefix="bolt-listener"),
     )
+    # one structured log line per request: what ran, for whom, outcome, ack and total time
+    app.middleware(request_middleware)
     services.access.client = app.client  # user groups resolve through the same client
     register_listeners(app, services)
 

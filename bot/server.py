@@ -28,6 +28,8 @@ MAX_BODY = 1 << 20
 class SlackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # the default listen backlog of 5 drops bursts of connections into 1 s SYN retries
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: App) -> None:
         self.app = app

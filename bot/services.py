@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.access import Access
@@ -11,6 +14,10 @@ from bot.data.aws import dynamodb_client
 from bot.data.requests import Requests
 from bot.data.store import Store
 from bot.data.views import ViewStore
+from bot.logs import bind
+
+log = logging.getLogger(__name__)
+WORKERS = 6
 
 
 @dataclass
@@ -21,6 +28,27 @@ class Services:
     views: ViewStore
     requests: Requests
     access: Access
+    # Work after ack() runs here, not in Bolt's listener pool: Bolt answers an HTTP
+    # request only once a pool thread has picked up its listener, so DynamoDB work in
+    # that pool would delay the next acks behind it.
+    work: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=WORKERS, thread_name_prefix="ddb-work"))
+
+    def after_ack(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``fn`` in the work pool; a failure is logged with its traceback."""
+
+        def run() -> Any:
+            try:
+                return fn(*args)
+            except Exception:
+                log.exception("work after ack failed in %s", getattr(fn, "__name__", fn))
+                raise
+
+        return self.work.submit(bind(run))  # keeps the request's log context
+
+    def shutdown(self) -> None:
+        """Finish the work in flight (graceful stop)."""
+        self.work.shutdown(wait=True)
 
     @classmethod
     def build(cls, settings: Settings, client: Any | None = None,

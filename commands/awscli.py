@@ -784,6 +784,11 @@ def _write(call: AwsCall, ctx: Context) -> Result:
     requests = getattr(ctx.services, "requests", None)
     if requests is None:
         raise CommandError("write requests need the bot's state table (run `python -m bot init`)")
+    # `aws` is a read command for the dispatcher; a pasted write is a write request
+    access = getattr(ctx.services, "access", None)
+    denial = access.denial("write", ctx.user_id, ctx.channel_id) if access else None
+    if denial:
+        raise CommandError(denial)
     if call.condition is not None:
         hash_key = call.table.keys.hash_key
         if not (call.op == "put-item" and call.flags.get("--condition-expression", "").replace(" ", "")

@@ -11,7 +11,9 @@ import logging
 import re
 import secrets
 import shlex
+import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,12 +21,16 @@ from typing import TYPE_CHECKING, Any
 from bot.data.schema import SchemaError
 from bot.data.store import StoreError
 from bot.data.values import ValueTypeError
-from commands.results import ErrorResult, Result
+from commands.results import ErrorResult, RequestResult, Result
 
 if TYPE_CHECKING:
     from bot.data.store import Store
 
 log = logging.getLogger(__name__)
+
+# Where ``dispatch`` reports what it ran (command, outcome, duration, consumed capacity)
+# for the caller's log line; the Slack edge installs a dict here per request (bot.logs).
+OBSERVE: ContextVar[dict[str, Any] | None] = ContextVar("ddb_dispatch_observe", default=None)
 
 
 class CommandError(ValueError):
@@ -164,7 +170,43 @@ def general_usage() -> str:
 
 
 def dispatch(text: str, ctx: Context) -> Result:
-    """Run ``/ddb`` text as ``ctx.user_id``; always returns a result, never raises on input."""
+    """Run ``/ddb`` text as ``ctx.user_id``; always returns a result, never raises on input.
+
+    Timed here, at the one place every surface runs a command through: the outcome,
+    duration and consumed capacity go to ``OBSERVE`` (the Slack request's log line) and
+    to a DEBUG line.
+    """
+    start = time.perf_counter()
+    result = _dispatch(text, ctx)
+    words = text.split()
+    if words and words[0] == "/ddb":
+        words = words[1:]
+    name = words[0].lower() if words else "help"
+    fields: dict[str, Any] = {
+        "command": name if name in REGISTRY else "unknown",
+        "outcome": _outcome(result),
+        "command_ms": round((time.perf_counter() - start) * 1000, 1),
+    }
+    consumed = getattr(result, "consumed", None)
+    if consumed:
+        fields["consumed_rcu"] = consumed
+    sink = OBSERVE.get()
+    if sink is not None:
+        sink.update(fields)
+    log.debug("command %s: %s in %s ms", fields["command"], fields["outcome"],
+              fields["command_ms"], extra=fields)
+    return result
+
+
+def _outcome(result: Result) -> str:
+    if isinstance(result, RequestResult):
+        return "refused" if result.event == "refused" else f"request_{result.status.lower()}"
+    if isinstance(result, ErrorResult):
+        return "internal_error" if result.message.startswith("internal error") else "error"
+    return "ok"
+
+
+def _dispatch(text: str, ctx: Context) -> Result:
     ctx.text = text.strip()
     try:
         tokens = tokenize(text)

@@ -56,7 +56,7 @@ class FakeSlack:
                             body[key] = json.loads(body[key])
                 path = urlparse(self.path).path
                 with fake.lock:
-                    fake.calls.append(Call(path=path, body=body,
+                    fake.calls.append(Call(path=path, body=body, at=time.monotonic(),
                                            auth=self.headers.get("Authorization")))
                     script = fake.scripted.get(path)
                     answer = script.pop(0) if script else None

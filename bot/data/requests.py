@@ -264,6 +264,8 @@ class Requests:
         req = self._base(Kind.PUT, table, requester, key=key, item=item, replace=replace,
                          existed=current is not None, **kw)
         req.before = _comparable(table, current) if current else {}
+        # attributes the replacement adds were absent in the preview: still absent, or stale
+        req.missing = [a for a in item if current is not None and a not in current]
         return req
 
     def plan_gsi(self, table_name: str, gsi: Gsi, create: bool, requester: str,

@@ -33,6 +33,9 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.NEXT_PAGE)
     def next_page(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        services.after_ack(run_next_page, body, respond)
+
+    def run_next_page(body: dict[str, Any], respond: Respond) -> None:
         view = _view(services, body, respond)
         if view is None:
             return
@@ -45,6 +48,9 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.SHOW_JSON)
     def show_json(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        services.after_ack(run_show_json, body, respond)
+
+    def run_show_json(body: dict[str, Any], respond: Respond) -> None:
         view = _view(services, body, respond)
         if view is None:
             return

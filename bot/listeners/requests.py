@@ -84,6 +84,9 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.APPROVE)
     def approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
+        services.after_ack(run_approve, body, client, respond)
+
+    def run_approve(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
         ctx = services.context(user, body.get("channel", {}).get("id"))
         result = dispatch(f"approve {_request_id(body)}", ctx)
@@ -96,6 +99,9 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.REJECT)
     def reject(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
+        services.after_ack(run_reject, body, client, respond)
+
+    def run_reject(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         request_id = _request_id(body)
         req = services.requests.get(request_id)
         if req is None or req.status.value != "PENDING":
@@ -109,6 +115,9 @@ def register(app: App, services: Services) -> None:
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                          client: WebClient) -> None:
         ack()
+        services.after_ack(run_reject_submitted, body, view, client)
+
+    def run_reject_submitted(body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         user = body["user"]["id"]
         request_id = str(view.get("private_metadata", ""))[:40]
         values = view.get("state", {}).get("values", {})
@@ -123,6 +132,9 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.REREQUEST)
     def rerequest(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
+        services.after_ack(run_rerequest, body, client, respond)
+
+    def run_rerequest(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
         old = services.requests.get(_request_id(body))
         if old is None or not old.text:

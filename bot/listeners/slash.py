@@ -17,9 +17,7 @@ COMMAND = "/ddb"
 
 
 def register(app: App, services: Services) -> None:
-    @app.command(COMMAND)
-    def ddb(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
+    def run(command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         text = command.get("text") or ""
         user = command["user_id"]
         channel = command.get("channel_id")
@@ -28,3 +26,8 @@ def register(app: App, services: Services) -> None:
             handle_result(services, client, respond, result, channel)
         else:
             respond(**reply_payload(services, user, text, result))
+
+    @app.command(COMMAND)
+    def ddb(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        services.after_ack(run, command, respond, client)
