@@ -7,7 +7,6 @@ SLACK_SIGNING_SECRET is set, else the demo.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -41,10 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.ddb_bot_log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("botocore").setLevel(logging.WARNING)
     mode = args.mode or _default_mode(settings)
+    _logging(settings, json_lines=mode in ("serve", "socket"))
     if mode == "demo":
         return _demo(settings, getattr(args, "command", None), getattr(args, "user", DEFAULT_USER))
     if mode == "console":
@@ -62,6 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return socket_mode(settings)
     raise AssertionError(mode)
+
+
+def _logging(settings: Settings, json_lines: bool) -> None:
+    """JSON lines for the long-running Slack modes (log pipelines), plain text for people;
+    the process's own tokens are masked in either."""
+    from bot.logs import setup
+
+    tokens = (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
+    setup(settings.ddb_bot_log_level, json_lines=json_lines,
+          secrets=[t.get_secret_value() for t in tokens if t is not None])
 
 
 def _default_mode(settings: Settings) -> str:

@@ -50,20 +50,26 @@ class Access:
         return members
 
     def _member(self, ids: list[str], user: str) -> bool:
-        if not ids:
-            return True
+        """Whether ``user`` is named in ``ids`` or in one of its user groups."""
         if user in ids:
             return True
         return any(user in self._group(g) for g in ids if g.startswith("S"))
 
+    def _allowed(self, ids: list[str], user: str) -> bool:
+        return not ids or self._member(ids, user)
+
     def is_reader(self, user: str) -> bool:
-        return self._member(self.settings.ddb_bot_readers, user)
+        """Readers, plus anyone explicitly named a requester or approver (they must see data)."""
+        s = self.settings
+        return (self._allowed(s.ddb_bot_readers, user)
+                or (bool(s.ddb_bot_requesters) and self._member(s.ddb_bot_requesters, user))
+                or (bool(s.ddb_bot_approvers) and self._member(s.ddb_bot_approvers, user)))
 
     def is_requester(self, user: str) -> bool:
-        return self._member(self.settings.ddb_bot_requesters, user)
+        return self._allowed(self.settings.ddb_bot_requesters, user)
 
     def is_approver(self, user: str) -> bool:
-        return self._member(self.settings.ddb_bot_approvers, user)
+        return self._allowed(self.settings.ddb_bot_approvers, user)
 
     def channel_allowed(self, channel: str | None) -> bool:
         allowed = self.settings.ddb_bot_allowed_channels
@@ -73,9 +79,12 @@ class Access:
         """Why ``user`` may not run a command of ``group`` here, or None."""
         if not self.channel_allowed(channel):
             return "ddb-bot is not enabled in this channel (DDB_BOT_ALLOWED_CHANNELS)"
-        if group == "write" and not self.is_requester(user):
-            return "you are not in DDB_BOT_REQUESTERS, so you cannot request changes"
-        if group != "write" and not (self.is_reader(user) or self.is_requester(user)
-                                     or (self.is_approver(user) and group == "admin")):
+        if group == "write":
+            if not self.is_requester(user):
+                return "you are not in DDB_BOT_REQUESTERS, so you cannot request changes"
+            return None
+        if group == "admin" and self.settings.ddb_bot_approvers and self.is_approver(user):
+            return None  # approvers decide requests even when not listed as readers
+        if not self.is_reader(user):
             return "you are not in DDB_BOT_READERS, so you cannot use ddb-bot"
         return None

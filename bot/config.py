@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -54,6 +54,8 @@ class Settings(BaseSettings):
 
     ddb_bot_scan_cap: int = Field(1000, ge=1, le=1_000_000)
     ddb_bot_count_cap: int = Field(100_000, ge=1, le=10_000_000)
+    # where "Look up in DynamoDB" answers: in the message's thread (PII masked) or only to you
+    ddb_bot_lookup_reply: Literal["thread", "ephemeral"] = "thread"
     ddb_bot_log_level: str = "INFO"
 
     @field_validator("stage")

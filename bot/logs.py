@@ -76,19 +76,20 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """The plain format for people (console, demo, init, seed), credentials masked."""
+    """The plain format for people (console, demo, init, seed), masked the same way."""
 
-    def __init__(self) -> None:
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+        self._json = JsonFormatter(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        return mask_text(super().format(record))
+        return self._json._clean(super().format(record))
 
 
 def setup(level: str, *, json_lines: bool, secrets: Iterable[str | None] = ()) -> None:
     """Configure the root logger on stderr (replacing earlier handlers)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(secrets) if json_lines else TextFormatter())
+    handler.setFormatter(JsonFormatter(secrets) if json_lines else TextFormatter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -96,6 +97,7 @@ def setup(level: str, *, json_lines: bool, secrets: Iterable[str | None] = ()) -
     root.setLevel(level)
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job errors still show
 
 
 # -- one line per Slack request ---------------------------------------------------------
@@ -130,7 +132,8 @@ class RequestInfo:
         fields.pop("outcome", None)
         what = fields.get("command") or fields.get("target") or fields["kind"]
         log.info("%s %s %s", fields["kind"], what, outcome, extra={
-            **{k: v for k, v in fields.items() if v is not None}, "outcome": outcome,
+            "request_id": self.id, **{k: v for k, v in fields.items() if v is not None},
+            "outcome": outcome,
             "ack_ms": self.ack_ms,
             "duration_ms": round((time.monotonic() - self.start) * 1000, 1)})
 

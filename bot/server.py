@@ -12,12 +12,15 @@ import json
 import logging
 import signal
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
 
 from slack_bolt import App, BoltRequest
 
+from bot import STARTED
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -31,9 +34,37 @@ class SlackHTTPServer(ThreadingHTTPServer):
     # the default listen backlog of 5 drops bursts of connections into 1 s SYN retries
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: App) -> None:
-        self.app = app
+    # server_close() must not wait for idle keep-alive connections (threads are daemons)
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], app: App | None) -> None:
+        self.app = app  # None: health only (Socket Mode)
+        self.draining = False  # stopping: answer what arrives, then close the connection
+        self.closed = False  # stopped: refuse (503) what still arrives on an old connection
+        self.health: Callable[[], bool] = lambda: not self.draining
+        self._in_flight = 0
+        self._idle = threading.Condition()
         super().__init__(address, _Handler)
+
+    def enter(self) -> bool:
+        with self._idle:
+            if self.closed:
+                return False
+            self._in_flight += 1
+            return True
+
+    def leave(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
+
+    def close_when_idle(self, timeout: float) -> bool:
+        """Wait until no request is being dispatched (each is acked within 3 s), then
+        refuse any more; False if some were still running at the timeout."""
+        with self._idle:
+            idle = self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+            self.closed = True
+            return idle
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -56,13 +87,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if urlparse(self.path).path == "/healthz":
-            self._send(200, json.dumps({"ok": True}), {"content-type": "application/json"})
+            ok = self.server.health()
+            self._send(200 if ok else 503, json.dumps({"ok": ok}),
+                       {"content-type": "application/json"})
         else:
             self._send(404, "not found")
 
     def do_POST(self) -> None:
         url = urlparse(self.path)
-        if url.path != EVENTS_PATH:
+        if url.path != EVENTS_PATH or self.server.app is None:
             self._send(404, "not found")
             return
         length = int(self.headers.get("Content-Length") or 0)
@@ -71,8 +104,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length).decode("utf-8", errors="replace")
         headers = {k.lower(): [v] for k, v in self.headers.items()}
-        resp = self.server.app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
-        self._send(resp.status, resp.body, resp.headers)
+        if not self.server.enter():
+            self.close_connection = True
+            self._send(503, "shutting down", {"Connection": "close"})
+            return
+        try:
+            resp = self.server.app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
+            extra = {}
+            if self.server.draining:  # no more requests on this connection
+                self.close_connection = True
+                extra = {"Connection": "close"}
+            self._send(resp.status, resp.body, {**resp.headers, **extra})
+        finally:
+            self.server.leave()
 
 
 def start_http(app: App, host: str, port: int) -> tuple[SlackHTTPServer, threading.Thread]:
@@ -102,19 +146,35 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> int:
     def _shutdown(signum: int, _frame: Any) -> None:
         log.info("signal %s: finishing requests in flight, then stopping", signum)
         stop.set()
+        server.draining = True
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _shutdown)
     signal.signal(signal.SIGINT, _shutdown)
     log.info("ddb-bot serving HTTP on %s:%s%s (stage %s)", host, settings.port, EVENTS_PATH,
-             settings.stage)
-    server.serve_forever()
-    scheduler.shutdown(wait=True)
+             settings.stage, extra={"ready_s": round(time.monotonic() - STARTED, 3)})
+    server.serve_forever()  # returns once a signal stopped the accept loop
+    if not server.close_when_idle(timeout=5):
+        log.warning("requests were still being acknowledged after 5 s; stopping anyway")
+    drain(app, services, scheduler)
     server.server_close()
     return 0
 
 
-def socket_mode(settings: Settings) -> int:
+def drain(app: App, services: Any, scheduler: Any) -> None:
+    """Finish the work in flight: listeners (Bolt's pool), then the work they handed on
+    (the services' pool), then scheduled jobs; nothing new is accepted by then."""
+    start = time.monotonic()
+    app.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
+    stop_work = getattr(services, "shutdown", None)
+    if stop_work is not None:
+        stop_work()
+    scheduler.shutdown(wait=True)
+    log.info("stopped after finishing work in flight",
+             extra={"drain_ms": round((time.monotonic() - start) * 1000, 1)})
+
+
+def socket_mode(settings: Settings, host: str = "0.0.0.0") -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import build_app
@@ -125,8 +185,27 @@ def socket_mode(settings: Settings) -> int:
 
     services = _services(settings)
     app = build_app(services, socket_mode=True)
-    start_scheduler(services, app.client)
+    scheduler = start_scheduler(services, app.client)
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
-    log.info("ddb-bot connecting in Socket Mode (stage %s)", settings.stage)
-    handler.start()
+    stop = threading.Event()
+    # GET /healthz on PORT in Socket Mode too (one container healthcheck for both modes):
+    # healthy while the WebSocket to Slack is up
+    health = SlackHTTPServer((host, settings.port), None)
+    health.health = lambda: not stop.is_set() and handler.client.is_connected()
+    threading.Thread(target=health.serve_forever, name="ddb-bot-health", daemon=True).start()
+
+    def _shutdown(signum: int, _frame: Any) -> None:
+        log.info("signal %s: finishing work in flight, then stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _shutdown)
+    signal.signal(signal.SIGINT, _shutdown)
+    handler.connect()
+    log.info("ddb-bot connected in Socket Mode (stage %s), health on :%s", settings.stage,
+             settings.port, extra={"ready_s": round(time.monotonic() - STARTED, 3)})
+    stop.wait()
+    handler.close()  # no new events; listeners already running finish below
+    drain(app, services, scheduler)
+    health.shutdown()
+    health.server_close()
     return 0

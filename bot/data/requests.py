@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.data.audit import Audit
 from bot.data.redact import redact_value
@@ -96,6 +96,7 @@ class WriteRequest:
     reason: str | None = None
     error: str | None = None
     secret_touched: bool = False
+    stage: str = ""  # the stage whose tables it changes; another stage's bot refuses it
 
     # -- presentation ---------------------------------------------------------------------
     def preview(self) -> list[tuple[str, str, str]]:
@@ -200,7 +201,7 @@ class Requests:
     def _base(self, kind: Kind, table: Table, requester: str, **kw: Any) -> WriteRequest:
         now = int(self.clock())
         return WriteRequest(id=new_request_id(now), kind=kind, table=table.short,
-                            requester=requester, created_at=now,
+                            requester=requester, created_at=now, stage=self.store.stage,
                             expires_at=now + self.ttl_seconds, **kw)
 
     def plan_update(self, table_name: str, key: dict[str, Any], set_: dict[str, Any],
@@ -338,6 +339,9 @@ class Requests:
         req = self.get(request_id)
         if req is None:
             raise Refused(f"no write request `{request_id}`")
+        if req.stage != self.store.stage:
+            raise Refused(f"request {req.id} is for stage `{req.stage or '?'}`; this bot serves "
+                          f"`{self.store.stage}`, so it cannot decide it")
         if req.status is not Status.PENDING:
             who = f" by <@{req.decided_by}>" if req.decided_by else ""
             raise Refused(f"request {req.id} is already {req.status.value}{who}; nothing changed")
@@ -441,7 +445,9 @@ class Requests:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
         try:
-            self._transact([data_op, state_op], f"exec-{req.id}")
+            # one token per approval attempt: its retries are idempotent, while another
+            # approver's (or a second click's) transaction is never taken for a replay
+            self._transact([data_op, state_op], f"exec-{req.id}-{secrets.token_hex(4)}")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code != "TransactionCanceledException":
@@ -494,6 +500,9 @@ class Requests:
             err = exc.response.get("Error", {})
             self._transition(req.id, Status.EXECUTING, {
                 "status": Status.FAILED.value, "error": f"{err.get('Code')}: {err.get('Message')}"})
+        except BotoCoreError as exc:  # never left EXECUTING: the outcome is reported
+            self._transition(req.id, Status.EXECUTING, {
+                "status": Status.FAILED.value, "error": f"{type(exc).__name__}: {exc}"})
         else:
             self._transition(req.id, Status.EXECUTING, {"status": Status.EXECUTED.value})
         return self.get(req.id) or req
@@ -609,7 +618,7 @@ def _gsi_params(full: str, gsi: Gsi, kind: Kind) -> dict[str, Any]:
 
 
 # -- (de)serialisation of the request item ---------------------------------------------------
-_SIMPLE = ("id", "table", "requester", "created_at", "expires_at", "text", "channel",
+_SIMPLE = ("id", "table", "requester", "created_at", "expires_at", "text", "channel", "stage",
            "message_channel", "message_ts", "decided_by", "decided_at", "reason", "error")
 
 

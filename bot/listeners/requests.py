@@ -13,6 +13,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.listeners.home import refresh_homes
 from bot.render import ids
 from bot.render.requests import (
     REASON_ACTION,
@@ -67,6 +68,7 @@ def handle_result(services: Services, client: WebClient, respond: Respond,
     """Answer the person who acted, and keep the request message current."""
     if result.event == "created":
         respond(response_type="ephemeral", **post_request(services, client, result, channel))
+        refresh_homes(services, client, result.requester)
         return
     if result.event == "refused":
         respond(response_type="ephemeral", replace_original=False, **render_refusal(result))
@@ -74,6 +76,7 @@ def handle_result(services: Services, client: WebClient, respond: Respond,
     sync_message(services, client, result.id)
     if not result.message_ts:  # no approval message (e.g. typed command): answer directly
         respond(response_type="ephemeral", replace_original=False, **render_request(result))
+    refresh_homes(services, client, result.requester, result.decided_by)
 
 
 def _request_id(body: dict[str, Any]) -> str:
@@ -128,6 +131,7 @@ def register(app: App, services: Services) -> None:
                                       **render_refusal(result))
             return
         sync_message(services, client, request_id)
+        refresh_homes(services, client, result.requester, user)
 
     @app.action(ids.REREQUEST)
     def rerequest(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

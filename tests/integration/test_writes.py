@@ -835,9 +835,15 @@ def test_concurrent_gsi_approvals_run_update_table_once(
         run: Any, ddb: Any, as_user: Any, clock: Clock) -> None:
     res = created(run("U_A", "/ddb gsi create helpers StatusIndex status"))
     calls: list[str] = []
-    ddb.meta.events.register("before-call.dynamodb.UpdateTable",
-                             lambda **_kw: calls.append("UpdateTable"))
-    results = _race(8, lambda i: dispatch(f"/ddb approve {res.id}", as_user(f"U_AP{i}")))
+
+    def count(**_kw: Any) -> None:
+        calls.append("UpdateTable")
+
+    ddb.meta.events.register("before-call.dynamodb.UpdateTable", count)
+    try:
+        results = _race(8, lambda i: dispatch(f"/ddb approve {res.id}", as_user(f"U_AP{i}")))
+    finally:
+        ddb.meta.events.unregister("before-call.dynamodb.UpdateTable", count)
     _one_executed(results)
     assert calls == ["UpdateTable"]
     live = ddb.describe_table(TableName=full("helpers"))["Table"]["GlobalSecondaryIndexes"]

@@ -1,0 +1,89 @@
+"""The two shortcuts: "Look up in DynamoDB" (message) and "Request a DynamoDB change" (global).
+
+Both ack at once. The lookup resolves the message's identifiers (``commands.lookup``)
+and answers in the message's thread, or ephemerally (``DDB_BOT_LOOKUP_REPLY``); the
+change shortcut opens the change modal (``bot.listeners.views``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.listeners.views import open_change_modal
+from bot.render import ids
+from bot.render.blocks import render_message
+from bot.render.lookup import render_lookup
+from bot.services import Services
+from commands.lookup import Lookup, run
+
+log = logging.getLogger(__name__)
+TEXT_MAX = 50_000
+
+
+def _texts(node: Any, depth: int = 0) -> Iterator[str]:
+    """Every ``text``-like string of a message's blocks and attachments."""
+    if depth > 12:
+        return
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(v, str) and k in ("text", "fallback", "pretext", "title", "value", "url"):
+                yield v
+            elif isinstance(v, dict | list):
+                yield from _texts(v, depth + 1)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _texts(v, depth + 1)
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The text to search: the message text plus its blocks' and attachments' text."""
+    parts = [message.get("text") if isinstance(message.get("text"), str) else ""]
+    parts += _texts(message.get("blocks") or [])
+    parts += _texts(message.get("attachments") or [])
+    return "\n".join(p for p in parts if p)[:TEXT_MAX]
+
+
+def _reply(services: Services, client: WebClient, respond: Respond, body: dict[str, Any],
+           result: Lookup, user: str) -> None:
+    views = [services.views.save(user, m.command) if m.command else None for m in result.matches]
+    message = body.get("message") or {}
+    channel = (body.get("channel") or {}).get("id")
+    thread_ts = message.get("thread_ts") or message.get("ts")
+    if services.settings.ddb_bot_lookup_reply == "thread" and channel and thread_ts:
+        try:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
+                                    unfurl_media=False,
+                                    **render_lookup(result, views, mask_pii=True))
+            return
+        except SlackApiError as exc:  # e.g. a DM or private channel the bot is not in
+            log.info("lookup thread reply in %s failed (%s); answering ephemerally",
+                     channel, exc.response.get("error"))
+    if body.get("response_url"):
+        respond(response_type="ephemeral", replace_original=False,
+                **render_lookup(result, views, mask_pii=False))
+
+
+def register(app: App, services: Services) -> None:
+    @app.message_shortcut(ids.LOOKUP_SHORTCUT)
+    def lookup(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id")
+        if not user:
+            return
+        channel = (body.get("channel") or {}).get("id")
+        result = run(services.context(user, channel), message_text(body.get("message") or {}))
+        if isinstance(result, Lookup):
+            _reply(services, client, respond, body, result, user)
+        elif body.get("response_url"):
+            respond(response_type="ephemeral", replace_original=False, **render_message(result))
+
+    @app.global_shortcut(ids.CHANGE_SHORTCUT)
+    def change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        open_change_modal(services, client, body.get("trigger_id"))

@@ -1,0 +1,85 @@
+"""The change modal: opened by the shortcut or an item card's "Request change" button,
+and its submission, which becomes a write request exactly like ``/ddb update``.
+
+The submission is validated *before* the ack, because only the ack can put an error
+under a field (``response_action: errors``); that costs one GetItem and the request's
+own writes, well inside Slack's 3 s. A view submission has no ``response_url``, so the
+requester is told by DM (``DirectMessage``), and their App Home lists the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.data.schema import BY_SHORT
+from bot.listeners.actions import EXPIRED
+from bot.listeners.notify import DirectMessage
+from bot.listeners.requests import handle_result
+from bot.render import ids
+from bot.render.modals import change_modal, read_change
+from bot.services import Services
+from commands import dispatch
+from commands.change import key_text, submit
+from commands.results import ItemsResult, RequestResult
+
+log = logging.getLogger(__name__)
+
+
+def open_change_modal(services: Services, client: WebClient, trigger_id: str | None, *,
+                      table: str | None = None, key: str = "", channel: str | None = None) -> None:
+    """Open the modal (prefilled when ``table`` / ``key`` are given)."""
+    if not trigger_id:
+        return
+    ask = not services.settings.ddb_bot_approval_channel
+    try:
+        client.views_open(trigger_id=trigger_id,
+                          view=change_modal(table=table, key=key, channel=channel, ask_channel=ask))
+    except SlackApiError as exc:  # an expired trigger (over 3 s) is the usual cause
+        log.warning("views.open for the change modal failed: %s", exc.response.get("error"))
+
+
+def _card_item(services: Services, user: str, channel: str | None,
+               view_id: str) -> tuple[str, str] | str:
+    """(table, key text) of the item a card shows, or why there is none."""
+    view = services.views.load(view_id)
+    if view is None:
+        return EXPIRED
+    result = dispatch(view.text, services.context(user, channel, start_key=view.start_key))
+    if not isinstance(result, ItemsResult) or len(result.items) != 1 or result.table is None:
+        return getattr(result, "message", None) or "That result is no longer one item; run it again."
+    table = BY_SHORT[result.table]
+    return table.short, key_text(table, result.items[0])
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(ids.REQUEST_CHANGE)
+    def request_change(ack: Ack, body: dict[str, Any], client: WebClient,
+                       respond: Respond) -> None:
+        ack()
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        value = str((body.get("actions") or [{}])[0].get("value", ""))
+        found = _card_item(services, user, channel, value)
+        if isinstance(found, str):
+            respond(response_type="ephemeral", replace_original=False, text=found)
+            return
+        open_change_modal(services, client, body.get("trigger_id"), table=found[0],
+                          key=found[1], channel=channel)
+
+    @app.view(ids.CHANGE_MODAL)
+    def change_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                         client: WebClient) -> None:
+        user = body["user"]["id"]
+        form, channel = read_change(view)
+        channel = services.settings.ddb_bot_approval_channel or channel
+        result, errors = submit(form, services.context(user, channel))
+        if errors or not isinstance(result, RequestResult):
+            ack(response_action="errors", errors=errors or {"set": "could not request it"})
+            return
+        ack()
+        handle_result(services, client, DirectMessage(client, user), result, channel)
