@@ -1,4 +1,4 @@
-"""``python -m bot``: demo | console | serve | socket | seed | init.
+"""``python -m bot``: demo | console | serve | socket | seed | init | digest.
 
 With no subcommand: Socket Mode if SLACK_APP_TOKEN is set, else HTTP if
 SLACK_SIGNING_SECRET is set, else the demo.
@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--scale", type=int, default=1, help="multiply the demo data set")
     init = sub.add_parser("init", help="create the state table")
     init.add_argument("--all", action="store_true", help="also create the ten declared tables")
+    digest = sub.add_parser("digest", help="the failed-executions digest now: post it, or --dry-run")
+    digest.add_argument("--since", help="window: the last 24h, 7d, ... (default: the scheduled one)")
+    digest.add_argument("--dry-run", action="store_true", help="print it and its reads; post nothing")
+    digest.add_argument("--channel", help="post here instead of DDB_BOT_DIGEST_CHANNEL")
+    digest.add_argument("--plan", choices=("auto", "query", "scan"), default="auto",
+                        help="force the read plan (to compare; default: the planner decides)")
     return p
 
 
@@ -50,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _init(settings, args.all)
     if mode == "seed":
         return _seed(settings, args.scale)
+    if mode == "digest":
+        from bot.scheduler import digest_command
+
+        return digest_command(settings, args.since, args.dry_run, args.channel, args.plan)
     if mode == "serve":
         from bot.server import serve
 

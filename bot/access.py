@@ -72,8 +72,9 @@ class Access:
         return self._allowed(self.settings.ddb_bot_approvers, user)
 
     def channel_allowed(self, channel: str | None) -> bool:
+        """No channel means the person's own App Home, which is never a shared channel."""
         allowed = self.settings.ddb_bot_allowed_channels
-        return not allowed or channel in LOCAL_CHANNELS or channel in allowed
+        return not allowed or channel is None or channel in LOCAL_CHANNELS or channel in allowed
 
     def denial(self, group: str, user: str, channel: str | None) -> str | None:
         """Why ``user`` may not run a command of ``group`` here, or None."""

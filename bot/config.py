@@ -120,10 +120,10 @@ class Settings(BaseSettings):
     @field_validator("ddb_bot_digest_cron")
     @classmethod
     def _cron(cls, v: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
+        from bot.data.schedule import trigger  # crontab weekdays, as the scheduler reads them
 
         try:
-            CronTrigger.from_crontab(v)
+            trigger(v, "UTC")
         except ValueError as exc:
             raise ValueError(f"not a valid 5-field cron expression: {exc}") from None
         return v

@@ -16,6 +16,7 @@ import contextvars
 import functools
 import json
 import logging
+import re
 import secrets as _secrets
 import sys
 import threading
@@ -128,8 +129,8 @@ class RequestInfo:
 
     def emit(self) -> None:
         fields = dict(self.fields)
-        outcome = "exception" if self.failed else fields.pop("outcome", "ok")
-        fields.pop("outcome", None)
+        noted = fields.pop("outcome", "ok")  # dispatch's, when a command ran
+        outcome = "exception" if self.failed else noted
         what = fields.get("command") or fields.get("target") or fields["kind"]
         log.info("%s %s %s", fields["kind"], what, outcome, extra={
             "request_id": self.id, **{k: v for k, v in fields.items() if v is not None},
@@ -195,7 +196,10 @@ def _describe(body: dict[str, Any]) -> tuple[str, str | None]:
     Only names are logged, never the command's arguments (they may hold PII)."""
     if "command" in body:
         words = str(body.get("text") or "").split()
-        return "command", f"{body['command']} {words[0].lower() if words else 'help'}"[:60]
+        sub = words[0].lower() if words else "help"
+        if not re.fullmatch(r"[a-z][a-z-]{0,29}", sub):  # not a subcommand name: maybe data
+            sub = "?"
+        return "command", f"{str(body['command'])[:30]} {sub}"
     kind = str(body.get("type") or "event")
     if kind == "block_actions":
         actions = body.get("actions") or [{}]

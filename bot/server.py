@@ -201,7 +201,7 @@ def socket_mode(settings: Settings, host: str = "0.0.0.0") -> int:
     signal.signal(signal.SIGTERM, _shutdown)
     signal.signal(signal.SIGINT, _shutdown)
     handler.connect()
-    log.info("ddb-bot connected in Socket Mode (stage %s), health on :%s", settings.stage,
+    log.info("ddb-bot started in Socket Mode (stage %s), /healthz on :%s", settings.stage,
              settings.port, extra={"ready_s": round(time.monotonic() - STARTED, 3)})
     stop.wait()
     handler.close()  # no new events; listeners already running finish below

@@ -90,8 +90,10 @@ def home_data(ctx: Context) -> HomeData:
     data = HomeData(user=ctx.user_id, stage=ctx.stage, region=ctx.region,
                     approval_channel=getattr(settings, "ddb_bot_approval_channel", None))
     if access is not None:
-        data.can_read = (access.is_reader(ctx.user_id) or access.is_requester(ctx.user_id)
-                         or access.is_approver(ctx.user_id))
+        # readers see the home; so do named approvers (they decide from it)
+        named_approver = bool(getattr(settings, "ddb_bot_approvers", None)) \
+            and access.is_approver(ctx.user_id)
+        data.can_read = access.is_reader(ctx.user_id) or named_approver
         data.can_approve = access.is_approver(ctx.user_id)
     if not data.can_read:
         return data

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError
+
 from bot.data.schema import SchemaError
 from bot.data.store import StoreError
 from bot.data.values import ValueTypeError
@@ -189,7 +191,7 @@ def dispatch(text: str, ctx: Context) -> Result:
     }
     consumed = getattr(result, "consumed", None)
     if consumed:
-        fields["consumed_rcu"] = consumed
+        fields["consumed_capacity"] = consumed
     sink = OBSERVE.get()
     if sink is not None:
         sink.update(fields)
@@ -236,6 +238,11 @@ def _dispatch(text: str, ctx: Context) -> Result:
     except StoreError as exc:
         log.warning("store error in %s: %s", cmd.name, exc)
         return ErrorResult(title=cmd.name, message=str(exc), usage=cmd.usage)
+    except BotoCoreError as exc:
+        log.warning("DynamoDB unreachable in %s: %s", cmd.name, exc)
+        return ErrorResult(title=cmd.name, usage=cmd.usage, message=(
+            f"DynamoDB could not be reached ({type(exc).__name__}); nothing was changed. "
+            "Try again in a moment"))
     except Exception:
         # a bug, not bad input: logged with its traceback, and the user is told plainly
         ref = secrets.token_hex(4)

@@ -23,8 +23,9 @@ _CREDENTIAL = re.compile(
     r"(?:xox[abposre]-[A-Za-z0-9-]{8,}"
     r"|xapp-[A-Za-z0-9-]{8,}"
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
-    r"|\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b"
-    r"|\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
+    # AWS key ids and JWTs are found even glued to other text (``keyAKIA…``, ``xeyJ…``)
+    r"|(?<![A-Z0-9])(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}(?![A-Z0-9])"
+    r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
     r"|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}"
     r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
     r"|\bya29\.[A-Za-z0-9_.-]{10,}"
@@ -73,7 +74,9 @@ def redact_value(attr: str, value: Any, pii: frozenset[str] = frozenset()) -> An
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, Mapping):
-        return {k: redact_value(str(k), v, pii) for k, v in value.items()}
+        # keys too: a map keyed by tokens would otherwise show them (and a cut one no
+        # longer looks like a credential to the final pass)
+        return {_key(k): redact_value(str(k), v, pii) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact_value(attr, v, pii) for v in value]
     if isinstance(value, set | frozenset):
@@ -93,12 +96,17 @@ def redact_item(
         if k in secret:
             out[k] = REDACTED if v not in (None, "") else v
         else:
-            out[k] = redact_value(k, v, pii)
+            out[_key(k)] = redact_value(k, v, pii)
     return out
+
+
+def _key(key: Any) -> Any:
+    """A map key or attribute name with any credential in it masked."""
+    return mask_text(key) if isinstance(key, str) else key
 
 
 def redact_any(value: Any) -> Any:
     """Redact a free-form structure (a describe response, a JMESPath result)."""
     if isinstance(value, Mapping):
-        return {k: redact_value(str(k), v) for k, v in value.items()}
+        return {_key(k): redact_value(str(k), v) for k, v in value.items()}
     return redact_value("", value)

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 from bot.data.redact import redact_item
 from bot.render import format as fmt
 from bot.render import ids
+from bot.render.digest import render_digest
 from bot.render.limits import (
     BUTTON_VALUE_MAX,
     CONTEXT_TEXT_MAX,
@@ -42,6 +43,7 @@ from bot.render.limits import (
     pack,
     texts_of,
 )
+from commands.digest import DigestResult
 from commands.results import ErrorResult, ItemsResult, JsonResult, Result, TableResult, TextResult
 
 NOTE_RESERVE = 300  # characters kept back for the "…cut" note
@@ -143,7 +145,9 @@ def _fixed(*blocks: Block) -> Body:
 
 
 # -- PII masking for --share -----------------------------------------------------------
-_EMAIL = re.compile(r"([A-Za-z0-9_%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# the local part is bounded (RFC 5321: 64) so a long run of letters without an "@" costs
+# linear, not quadratic, time: an unbounded `*` rescans the run from every start position
+_EMAIL = re.compile(r"([A-Za-z0-9_%+-])[A-Za-z0-9._%+-]{0,63}@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
 def _emails(value: Any) -> Any:
@@ -334,6 +338,8 @@ def render_message(result: Result, *, view_id: str | None = None,
     """
     if mask_pii:
         result = _for_channel(result)
+    if isinstance(result, DigestResult):
+        return render_digest(result)
     if isinstance(result, ErrorResult):
         draft = _error(result)
     elif isinstance(result, ItemsResult):

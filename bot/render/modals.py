@@ -96,13 +96,16 @@ def change_modal(*, table: str | None = None, key: str = "", channel: str | None
 
 def read_change(view: dict[str, Any]) -> tuple[ChangeForm, str | None]:
     """The submitted form and the channel to post in (missing fields read as empty)."""
-    values = (view.get("state") or {}).get("values") or {}
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
 
     def value(block: str) -> dict[str, Any]:
-        got = (values.get(block) or {}).get(ACTION[block])
+        inputs = values.get(block) if isinstance(values, dict) else None
+        got = inputs.get(ACTION[block]) if isinstance(inputs, dict) else None
         return got if isinstance(got, dict) else {}
 
-    table = (value(TABLE_BLOCK).get("selected_option") or {}).get("value") or ""
+    option = value(TABLE_BLOCK).get("selected_option")
+    table = (option.get("value") if isinstance(option, dict) else None) or ""
     form = ChangeForm(table=str(table), key=str(value(KEY_BLOCK).get("value") or ""),
                       set=str(value(SET_BLOCK).get("value") or ""),
                       remove=str(value(REMOVE_BLOCK).get("value") or ""))

@@ -13,6 +13,8 @@ from typing import Any
 
 from bot.data.redact import mask_text
 from bot.render import format as fmt
+from bot.render.digest import digest_lines
+from commands.digest import DigestResult
 from commands.results import (
     ErrorResult,
     ItemsResult,
@@ -147,6 +149,8 @@ def render_text(result: Result) -> str:
         lines = _text(result)
     elif isinstance(result, RequestResult):
         lines = _request(result)
+    elif isinstance(result, DigestResult):
+        lines = digest_lines(result)
     else:
         lines = _title(result.title)
     notes = [f"note: {fmt.one_line(n)}" for n in result.notes if n.strip()]

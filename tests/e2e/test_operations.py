@@ -80,6 +80,7 @@ def test_one_log_line_per_slash_command_and_button(bot: Any, caplog: pytest.LogC
     slash, click = [r for r in caplog.records if r.name == "bot.requests"]
     assert (slash.kind, slash.command, slash.outcome, slash.user) == ("command", "scan", "ok", "U_ALICE")
     assert slash.ack_ms is not None and slash.duration_ms >= slash.ack_ms
+    assert slash.consumed_capacity > 0  # what the scan cost, as DynamoDB reported it
     assert slash.request_id != click.request_id
     assert (click.kind, click.target, click.command, click.outcome) == (
         "block_actions", "ddb_next_page", "scan", "ok")
@@ -162,3 +163,15 @@ def test_draining_server_answers_then_refuses(bot: Any) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_request_line_names_what_ran_but_never_its_arguments() -> None:
+    from bot.logs import _describe
+
+    assert _describe({"command": "/ddb", "text": "get users user:abc"}) == ("command", "/ddb get")
+    assert _describe({"command": "/ddb", "text": "ada@example.com"}) == ("command", "/ddb ?")
+    assert _describe({"command": "/ddb", "text": ""}) == ("command", "/ddb help")
+    assert _describe({"type": "block_actions", "actions": [{"action_id": "ddb_approve"}]}) == (
+        "block_actions", "ddb_approve")
+    assert _describe({"type": "view_submission", "view": {"callback_id": "ddb_change"}}) == (
+        "view_submission", "ddb_change")

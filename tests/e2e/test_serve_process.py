@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,8 +72,9 @@ def endpoint() -> Iterator[str]:
     server.stop()
 
 
-def _start(endpoint: str, slack: FakeSlack, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
-    # a `moto` that refuses to import, first on the path: serve must never need it
+def _env(endpoint: str, slack: FakeSlack, tmp_path: Path, **extra: str) -> tuple[dict[str, str], int]:
+    """The process environment (and its PORT), with a `moto` that refuses to import first
+    on the path: the serving modes must never need it."""
     blocker = tmp_path / "blocker" / "moto"
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text(
@@ -83,9 +85,14 @@ def _start(endpoint: str, slack: FakeSlack, tmp_path: Path) -> tuple[subprocess.
     env.update({
         "PYTHONPATH": f"{blocker.parent}{os.pathsep}{ROOT}", "PORT": str(port),
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint, "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x", "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
+        "AWS_SECRET_ACCESS_KEY": "x", "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url,
+        **extra,
     })
+    return env, port
+
+
+def _start(endpoint: str, slack: FakeSlack, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    env, port = _env(endpoint, slack, tmp_path, SLACK_SIGNING_SECRET=SIGNING_SECRET)
     proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc, port
@@ -142,3 +149,45 @@ def test_sigterm_finishes_acknowledged_work_and_logs_json(endpoint: str, tmp_pat
     assert any("stopped after finishing work" in line["msg"] for line in lines)
     assert SIGNING_SECRET not in stderr and BOT_TOKEN not in stderr
     assert "moto imported" not in stderr
+
+
+class NoWebSocket(FakeSlack):
+    """apps.connections.open answers with a WebSocket URL where nothing listens."""
+
+    def answer(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if path.endswith("/apps.connections.open"):
+            return {"ok": True, "url": "ws://127.0.0.1:9/link"}
+        return super().answer(path, body)
+
+
+def test_socket_mode_serves_health_and_stops_on_sigterm(endpoint: str, tmp_path: Path) -> None:
+    """Socket Mode: /healthz on PORT reports the WebSocket (down here: 503); SIGTERM → 0."""
+    app_token = "xapp-1-A111-222-socketmodetoken"
+    slack = NoWebSocket().start()
+    env, port = _env(endpoint, slack, tmp_path, SLACK_APP_TOKEN=app_token)
+    proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        status = None
+        while status is None and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                time.sleep(0.05)
+        assert status == 503  # up, but not connected to Slack
+        slack.wait_for("/api/apps.connections.open")
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        slack.stop()
+    assert proc.returncode == 0, stderr
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert any("started in Socket Mode" in line["msg"] for line in lines)
+    assert app_token not in stderr and BOT_TOKEN not in stderr and "moto imported" not in stderr

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import importlib.util
 import json
 from collections.abc import Iterator
 from functools import cache
@@ -236,6 +237,10 @@ def _requirements(op: str, params: dict[str, Any]) -> Iterator[tuple[str, str, s
             (kind, part), = item.items()
             yield f"dynamodb:{TRANSACT_PARTS[kind]}", _arn(part["TableName"]), op
         return
+    if op in ("BatchGetItem", "BatchWriteItem"):
+        for table in params["RequestItems"]:
+            yield f"dynamodb:{op}", _arn(table), None
+        return
     if op == "ListTables":
         yield "dynamodb:ListTables", "*", None
         return
@@ -282,6 +287,14 @@ def test_every_call_of_real_workflows_is_allowed(services: Any, seeded: Any,
     dispatch(f"reject {rejected.id} not today", bob)
     services.requests.expire_due()
     services.views.load(services.views.save("U_ALICE", "x" * 3000))  # stored, not inline
+    if importlib.util.find_spec("bot.data.locks"):  # the scheduled digest's window lock
+        from bot.data.locks import WindowLocks
+
+        locks = WindowLocks(services.store, services.settings.state_table)
+        lock = locks.acquire("2026-01-01T09:00:00Z", "2026-01-02T09:00:00Z")
+        assert lock is not None
+        locks.mark_posted(lock, "C_DIGEST", "1.0", {"failed": 0})
+        locks.latest_end("2026-01-03T00:00:00Z")
 
     policy = _policy(RUNTIME_POLICY)
     ops = {op for op, _ in recorded}

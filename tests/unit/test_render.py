@@ -433,7 +433,18 @@ def test_any_items_render_within_limits(items: list[dict[str, Any]], table: str 
     check(render_json(result, mask_pii=share))
     out = dump(msg) + render_text(result)
     assert "eyJhbGciOi" not in out and SLACK_TOKEN not in out
-    assert "<!here>" not in dump(msg)
+    # mentions only fire in mrkdwn (and the notification fallback); plain_text shows them as text
+    assert "<!here>" not in msg["text"]
+    assert all("<!here>" not in t for t in _mrkdwn_texts(msg["blocks"]))
+
+
+def _mrkdwn_texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["text"]] if node.get("type") == "mrkdwn" else []
+        return own + [t for v in node.values() if isinstance(v, dict | list) for t in _mrkdwn_texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _mrkdwn_texts(v)]
+    return []
 
 
 @settings(max_examples=60, deadline=None)

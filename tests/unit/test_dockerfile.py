@@ -1,0 +1,208 @@
+"""The container image, checked without a Docker engine (none on the CI machine).
+
+The Dockerfile is linted (slim base, non-root user, runtime install only, HEALTHCHECK,
+``python -m bot``), its HEALTHCHECK command is run for real against the health server,
+and the image's dependency set is rebuilt here: the runtime dependencies of
+``pyproject.toml`` (what ``pip install .`` installs) closed over the installed packages'
+own requirements. Every shipped module must import, and the Slack app must build, with
+only that set importable — so nothing on the image's paths needs moto or a test tool.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import tomllib
+from functools import cache
+from importlib.metadata import distribution, packages_distributions
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV_ONLY = {"moto", "pytest", "pytest-xdist", "hypothesis", "ruff", "pyyaml", "werkzeug", "flask"}
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def _final_stage() -> list[tuple[str, str]]:
+    ins = _instructions()
+    last_from = max(i for i, (word, _) in enumerate(ins) if word == "FROM")
+    return ins[last_from:]
+
+
+def test_base_images_are_slim_python() -> None:
+    images = [args.split()[0] for word, args in _instructions() if word == "FROM"]
+    assert images and all(re.fullmatch(r"python:3\.1[1-9]-slim(-\w+)?", i) for i in images), images
+
+
+def test_runs_as_a_non_root_user() -> None:
+    users = [args for word, args in _final_stage() if word == "USER"]
+    assert users, "no USER in the final stage"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+
+
+def test_installs_the_package_without_extras_or_test_tools() -> None:
+    runs = " ".join(args for word, args in _instructions() if word == "RUN")
+    assert re.search(r"pip install --no-cache-dir \.(\s|$)", runs)
+    for bad in ("[test]", "[local]", "moto", "pytest", "hypothesis", " -e ", "requirements-dev"):
+        assert bad not in runs, bad
+    copied = " ".join(args for word, args in _instructions() if word == "COPY")
+    assert "tests" not in copied and "benchmarks" not in copied and ".env" not in copied
+
+
+def test_exposes_the_port_and_runs_python_m_bot() -> None:
+    final = _final_stage()
+    assert ("EXPOSE", "3000") in final
+    cmd = [args for word, args in final if word == "CMD"]
+    assert cmd and json.loads(cmd[-1]) == ["python", "-m", "bot"]
+    assert any(word == "STOPSIGNAL" and args == "SIGTERM" for word, args in final)
+
+
+def _healthcheck_command() -> list[str]:
+    checks = [args for word, args in _final_stage() if word == "HEALTHCHECK"]
+    assert len(checks) == 1, "one HEALTHCHECK in the final stage"
+    options, _, cmd = checks[0].partition("CMD ")
+    assert "--interval" in options and "--timeout" in options
+    argv = json.loads(cmd)
+    assert argv[0] == "python" and "/healthz" in argv[-1] and "curl" not in cmd and "wget" not in cmd
+    return argv
+
+
+def test_the_healthcheck_command_passes_only_when_healthy() -> None:
+    from bot.server import SlackHTTPServer
+
+    argv = [sys.executable, *_healthcheck_command()[1:]]
+    healthy = threading.Event()
+    server = SlackHTTPServer(("127.0.0.1", 0), None)  # the health server Socket Mode runs
+    server.health = healthy.is_set
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = str(server.server_address[1])
+    env = {**os.environ, "PORT": port}
+    try:
+        assert subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode != 0
+        healthy.set()
+        assert subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    # nothing listening: unhealthy, and quickly
+    assert subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode != 0
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """A simplified .dockerignore matcher: last matching pattern wins, ``!`` re-includes,
+    a pattern matching a directory covers what is inside it."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        pat = pattern.lstrip("!").rstrip("/")
+        for prefix in prefixes:
+            if pat.startswith("**/"):  # at any depth
+                hit = fnmatch.fnmatchcase(prefix.rsplit("/", 1)[-1], pat[3:])
+            else:
+                hit = fnmatch.fnmatchcase(prefix, pat)
+            if hit:
+                ignored = not negate
+                break
+    return ignored
+
+
+def test_dockerignore_sends_only_the_sources() -> None:
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    for path in ("pyproject.toml", "README.md", "bot/server.py", "bot/data/store.py",
+                 "commands/registry.py"):
+        assert not _ignored(path, patterns), path
+    for path in (".env", ".venv/bin/python", ".git/config", "tests/conftest.py",
+                 "benchmarks/apps.py", "bot/__pycache__/server.cpython-311.pyc", "iam/x.json"):
+        assert _ignored(path, patterns), path
+
+
+@cache
+def runtime_closure() -> frozenset[str]:
+    """What ``pip install .`` installs: pyproject's dependencies and theirs, transitively."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    seen: set[str] = set()
+    todo = list(project["dependencies"])
+    while todo:
+        req = Requirement(todo.pop())
+        if req.marker and not req.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(req.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += distribution(req.name).requires or []
+    return frozenset(seen)
+
+
+def test_runtime_dependency_set_has_no_test_or_demo_packages() -> None:
+    closure = runtime_closure()
+    assert {"slack-bolt", "boto3", "pydantic-settings", "apscheduler", "tzdata"} <= closure
+    assert not closure & DEV_ONLY, sorted(closure & DEV_ONLY)
+
+
+IMPORT_CHECK = r"""
+import importlib, json, pkgutil, sys, time
+allowed = set(json.loads(sys.argv[1])) | set(sys.stdlib_module_names) | {"bot", "commands"}
+
+class OnlyRuntime:
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top not in allowed and not top.startswith("_"):
+            raise ImportError(f"{top} is not in the image's dependency set")
+        return None
+
+sys.meta_path.insert(0, OnlyRuntime())
+start = time.perf_counter()
+import bot.__main__, bot.server, bot.app, bot.services, bot.scheduler
+serve_path = time.perf_counter() - start
+for pkg in ("bot", "commands"):
+    mod = importlib.import_module(pkg)
+    for info in pkgutil.walk_packages(mod.__path__, pkg + "."):
+        importlib.import_module(info.name)
+from bot.config import load_settings
+from bot.services import Services
+from bot.app import build_app
+settings = load_settings(slack_bot_token="xoxb-1-2-x", slack_signing_secret="s" * 32)
+app = build_app(Services.build(settings))
+assert "moto" not in sys.modules and "pytest" not in sys.modules
+try:
+    import moto  # the guard itself works: test tools are not importable here
+    raise SystemExit("moto importable")
+except ImportError:
+    pass
+print(json.dumps({"serve_imports_s": round(serve_path, 3)}))
+"""
+
+
+def test_every_module_imports_and_the_app_builds_with_only_the_runtime_set() -> None:
+    closure = runtime_closure()
+    allowed = sorted(top for top, dists in packages_distributions().items()
+                     if any(canonicalize_name(d) in closure for d in dists))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DDB_BOT_"))}
+    proc = subprocess.run([sys.executable, "-c", IMPORT_CHECK, json.dumps(allowed)], cwd=ROOT,
+                          env={**env, "AWS_DEFAULT_REGION": "us-west-2"}, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "serve_imports_s" in proc.stdout
