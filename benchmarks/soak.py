@@ -36,6 +36,7 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -148,11 +149,33 @@ class SoakSlack(FakeSlack):
         self.faults = faults
         self.slowed = 0
         self.queued = 0  # 429s scripted; those still unused at the end were never sent
+        self.arrived: dict[str, threading.Event] = {}
+        self.triggers: set[str] = set()
+        self.expired_triggers = 0
+        self.posts: list[Any] = []  # chat.postMessage calls, in order
+        self.calls = _Recorder(self)  # type: ignore[assignment]
+
+    def event(self, path: str) -> threading.Event:
+        with self.lock:
+            return self.arrived.setdefault(path, threading.Event())
+
+    def wait_path(self, path: str, timeout: float) -> bool:
+        return self.event(path).wait(timeout)
 
     def answer(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         if self.faults and random.random() < 0.05:
             self.slowed += 1
             time.sleep(random.uniform(0.3, 2.0))
+        if path == "/api/views.open":
+            # like Slack: a trigger_id works once, within 3 s of the click that made it
+            trigger = str(body.get("trigger_id", ""))
+            issued = float(trigger.split("/")[1]) if trigger.startswith("trig/") else 0.0
+            with self.lock:
+                if time.time() - issued > 3 or trigger in self.triggers:
+                    self.expired_triggers += 1
+                    return {"ok": False, "error": "expired_trigger_id"}
+                self.triggers.add(trigger)
+            self.event(f"opened:{trigger}").set()
         return super().answer(path, body)
 
     def rate_limit_now(self) -> None:
@@ -160,9 +183,10 @@ class SoakSlack(FakeSlack):
         method = random.choice(["chat.postMessage", "chat.update", "chat.postEphemeral",
                                 "views.open"])
         with self.lock:
-            self.queued += 1
-            self.scripted.setdefault(f"/api/{method}", []).append(
-                (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}))
+            waiting = self.scripted.setdefault(f"/api/{method}", [])
+            if not waiting:  # one at a time: a burst of 429s on one method is not Slack's way
+                self.queued += 1
+                waiting.append((429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}))
 
     def unscript(self) -> int:
         """Drop the 429s not handed out yet; returns how many were."""
@@ -170,6 +194,20 @@ class SoakSlack(FakeSlack):
             left = sum(len(v) for v in self.scripted.values())
             self.scripted.clear()
         return self.queued - left
+
+
+class _Recorder(list):  # type: ignore[type-arg]
+    """FakeSlack's call list that also wakes whoever waits for a path (no polling scans)."""
+
+    def __init__(self, slack: SoakSlack) -> None:
+        super().__init__()
+        self.slack = slack
+
+    def append(self, call: Any) -> None:  # called under the fake's lock
+        super().append(call)
+        self.slack.arrived.setdefault(call.path, threading.Event()).set()
+        if call.path == "/api/chat.postMessage":
+            self.slack.posts.append(call)
 
 
 @dataclass
@@ -181,6 +219,7 @@ class Planned:
     kind: str  # update | put
     target: str  # helper id or platform id
     request_id: str | None = None
+    answer: str = ""  # response_url name of the slash command that asked for it
     fate: str = ""  # approve | multi | self-then-approve | reject | leave
     valid_approve_acked: bool = False  # an approver's click on it got a 200
     self_clicks: list[str] = field(default_factory=list)  # response names of self-approvals
@@ -194,6 +233,9 @@ class Stats:
     not_ok: list[str] = field(default_factory=list)
     refused_restart: int = 0
     slash_names: list[str] = field(default_factory=list)
+    answers: list[float] = field(default_factory=list)  # ack -> answer at response_url
+    reject_clicks: int = 0
+    modal_not_opened: int = 0
 
 
 class Soak:
@@ -209,6 +251,9 @@ class Soak:
         self.restarting = threading.Event()
         self.restart_window: tuple[float, float] | None = None
         self.restart_code = 0
+        self.stopped_in = self.drained_in = 0.0
+        self.reaper: threading.Thread | None = None
+        self.last_trigger: dict[str, str] = {}
         self.slack_429s = 0
         self.port = free_port()
         self.users = [f"U_SOAK{i:02d}" for i in range(args.users)]
@@ -222,26 +267,51 @@ class Soak:
                                     stdout=self.bot_log, stderr=subprocess.STDOUT)
         wait_http(f"http://127.0.0.1:{self.port}/healthz")
 
-    def stop_bot(self) -> int:
+    def stop_bot(self, proc: subprocess.Popen[bytes] | None = None) -> int:
         """SIGTERM; a bot still running 60 s later is dumped (faulthandler) and counts -1."""
-        assert self.bot is not None
-        self.bot.send_signal(signal.SIGTERM)
+        proc = proc or self.bot
+        assert proc is not None
+        proc.send_signal(signal.SIGTERM)
+        return self.wait_exit(proc)
+
+    @staticmethod
+    def wait_exit(proc: subprocess.Popen[bytes]) -> int:
         try:
-            return self.bot.wait(60)
+            return proc.wait(60)
         except subprocess.TimeoutExpired:
-            self.bot.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack
-            self.bot.wait(30)
+            proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack
+            proc.wait(30)
             return -1
 
+    def listening(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
     def restart(self) -> None:
-        """SIGTERM the bot mid-run (it drains), start a new one on the same port."""
+        """SIGTERM the bot mid-run and start a new one on the same port as soon as the old
+        one stops listening: for a while the old process drains its acknowledged work
+        while the new one serves, two replicas on one state table."""
         t0 = time.monotonic()
         self.restarting.set()
-        code = self.stop_bot()
+        old = self.bot
+        assert old is not None
+        old.send_signal(signal.SIGTERM)
+        while self.listening() and old.poll() is None:
+            time.sleep(0.05)
+        self.stopped_in = time.monotonic() - t0
+
+        def reap() -> None:
+            self.restart_code = self.wait_exit(old)
+            self.drained_in = time.monotonic() - t0
+
+        self.reaper = threading.Thread(target=reap)
+        self.reaper.start()
         self.start_bot()
         self.restarting.clear()
         self.restart_window = (t0, time.monotonic())
-        self.restart_code = code
 
     # -- sending ---------------------------------------------------------------------
     def post(self, kind: str, body: str) -> bool:
@@ -265,6 +335,7 @@ class Soak:
             status, during_restart = -1, during_restart or self.restarting.is_set()
             err = f"{kind}: {type(exc).__name__}: {exc}"
         dt = time.monotonic() - t0
+        refused = False
         with self.stats.lock:
             self.stats.sent[kind] += 1
             if status == 200:
@@ -272,12 +343,15 @@ class Soak:
                 return True
             if during_restart or self.restarting.is_set():
                 self.stats.refused_restart += 1
+                refused = True
             else:
                 self.stats.not_ok.append(err if status == -1 else f"{kind}: HTTP {status}")
+        if refused:  # like Slack, and a person, try again a little later
+            time.sleep(random.uniform(0.5, 1.0))
         return False
 
-    def slash(self, user: str, text: str) -> bool:
-        name = f"s{next(self.counter)}"
+    def slash(self, user: str, text: str, name: str | None = None) -> bool:
+        name = name or f"s{next(self.counter)}"
         body = urlencode({"team_id": "T1", "channel_id": "C_SOAK", "user_id": user,
                           "command": "/ddb", "text": text, "api_app_id": "A1", "token": "x",
                           "response_url": self.slack.response_url(name), "trigger_id": "t"})
@@ -285,17 +359,27 @@ class Soak:
         if ok:
             with self.stats.lock:
                 self.stats.slash_names.append(name)
+            # a person waits for the answer before typing the next command
+            t0 = time.monotonic()
+            if self.slack.wait_path(f"/response/{name}", 30):
+                with self.stats.lock:
+                    self.stats.answers.append(time.monotonic() - t0)
         return ok
 
     def click(self, user: str, action: str, request_id: str, name: str | None = None) -> bool:
         name = name or f"c{next(self.counter)}"
+        trigger = self.last_trigger[name] = self.trigger(name)
         payload = {"type": "block_actions", "team": {"id": "T1"}, "api_app_id": "A1",
                    "user": {"id": user, "team_id": "T1"}, "channel": {"id": APPROVALS},
                    "container": {"type": "message", "message_ts": "1.2", "channel_id": APPROVALS},
-                   "response_url": self.slack.response_url(name), "trigger_id": f"t-{name}",
+                   "response_url": self.slack.response_url(name), "trigger_id": trigger,
                    "actions": [{"type": "button", "action_id": action, "block_id": "b",
                                 "value": request_id, "action_ts": str(time.time())}]}
         return self.post("click", urlencode({"payload": json.dumps(payload)}))
+
+    @staticmethod
+    def trigger(name: str) -> str:
+        return f"trig/{time.time():.3f}/{name}"
 
     def submit_reject(self, user: str, request_id: str) -> bool:
         from bot.render.requests import REASON_ACTION, REASON_BLOCK, REJECT_MODAL
@@ -329,9 +413,10 @@ class Soak:
             plan = Planned(marker, user, "put", target)
             text = "put platforms " + json.dumps(
                 {"platform_id": target, "name": marker, "slug": marker})
+        plan.answer = f"s{next(self.counter)}"
         with self.lock:
             self.planned[marker] = plan
-        self.slash(user, text)
+        self.slash(user, text, plan.answer)
 
     def other(self, user: str) -> str:
         return random.choice([u for u in self.users if u != user])
@@ -342,8 +427,15 @@ class Soak:
         assert rid is not None
         if plan.fate == "reject":
             approver = self.other(plan.requester)
-            if self.click(approver, "ddb_reject", rid):
-                self.submit_reject(approver, rid)
+            name = f"r{next(self.counter)}"
+            if self.click(approver, "ddb_reject", rid, name):
+                self.stats.reject_clicks += 1
+                # the reason is typed into the modal, so only an opened modal is submitted
+                opened = self.slack.wait_path(f"opened:{self.last_trigger[name]}", 10)
+                if opened:
+                    self.submit_reject(approver, rid)
+                else:
+                    self.stats.modal_not_opened += 1
             return
         if plan.fate == "self-then-approve":
             name = f"self{next(self.counter)}"
@@ -386,25 +478,28 @@ class Soak:
                 self.slash(user, self.read_text())
             else:
                 self.request_write(user)
-            time.sleep(random.uniform(0, 0.05))
+            time.sleep(random.uniform(0.05, 0.3))
 
     def harvest(self, until: threading.Event) -> None:
         """Request ids from the approval messages the bot posted (Approve button value)."""
         seen = 0
         while True:
-            posts = self.slack.find("/api/chat.postMessage")
+            with self.slack.lock:
+                posts = list(self.slack.posts)
             for call in posts[seen:]:
                 rid = next((el.get("value") for b in call.body.get("blocks", [])
                             if b.get("type") == "actions" for el in b.get("elements", [])
                             if el.get("action_id") == "ddb_approve"), None)
-                found = MARK.search(json.dumps(call.body))
-                if rid and found:
-                    with self.lock:
-                        plan = self.planned.get(found.group(0))
-                        if plan is not None and plan.request_id is None:
-                            plan.request_id = rid
-                            self.by_request[rid] = plan
-                            self.queue.append(plan)
+                if not rid:
+                    continue
+                # an update's preview shows the marker it replaces too: take the new one
+                with self.lock:
+                    fresh = [p for m in set(MARK.findall(json.dumps(call.body)))
+                             if (p := self.planned.get(m)) is not None and p.request_id is None]
+                    if len(fresh) == 1:
+                        fresh[0].request_id = rid
+                        self.by_request[rid] = fresh[0]
+                        self.queue.append(fresh[0])
             seen = len(posts)
             if until.is_set():
                 return
@@ -462,7 +557,10 @@ class Soak:
                     self.restart()
                 time.sleep(0.5)
             elapsed = time.monotonic() - t_start
-            # decide what is still queued, so every created request gets its fate
+            # let the last write requests be posted, then decide what is still queued, so
+            # every created request gets its fate
+            self.settle()
+            time.sleep(0.5)
             while (plan := self.take_decision()) is not None:
                 if plan.fate != "leave":
                     self.decide(plan)
@@ -471,6 +569,8 @@ class Soak:
             harvester.join()
             self.slack_429s = self.slack.unscript()
             code = self.stop_bot()
+            if self.reaper:
+                self.reaper.join()
             report = self.check(seed, elapsed, proxy, code)
         finally:
             if self.bot and self.bot.poll() is None:
@@ -487,8 +587,8 @@ class Soak:
         """Wait for the work after the acks: answers, and decisions of clicked requests."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            answered = {c.path.rsplit("/", 1)[1] for c in self.slack.find("/response/")}
-            missing = [n for n in self.stats.slash_names if n not in answered]
+            missing = [n for n in self.stats.slash_names
+                       if not self.slack.event(f"/response/{n}").is_set()]
             with self.lock:
                 plans = list(self.by_request.values())
             open_ = [p for p in plans if p.valid_approve_acked
@@ -606,10 +706,18 @@ class Soak:
                             f"(e.g. {self.stats.not_ok[:3]})")
         if exit_code != 0 or self.restart_code != 0:
             failures.append(f"the bot exited with {exit_code} / {self.restart_code} on SIGTERM")
+        if self.stats.modal_not_opened:
+            failures.append(f"{self.stats.modal_not_opened} of {self.stats.reject_clicks} Reject "
+                            "clicks never opened the reason modal (trigger_id expired: Slack "
+                            "accepts it for 3 s)")
         leftover = [r for r, s in status.items() if s in ("EXECUTING", "MISSING")]
         if leftover:
             failures.append(f"{len(leftover)} requests EXECUTING or missing: {leftover[:3]}")
 
+        unposted = [p for p in self.planned.values() if not p.request_id and p.answer in answers]
+        for p in unposted[:5]:
+            said = answers.get(p.answer, {})
+            print(f"not posted: {p.kind} {p.target}: {said.get('text', said)!r:.300}", file=sys.stderr)
         fates = Counter(p.fate for p in plans)
         statuses = Counter(status.values())
         rows = [
@@ -624,6 +732,8 @@ class Soak:
              f"{len(self.stats.slash_names) - len(unanswered)} / {len(self.stats.slash_names)}"),
             ("ack p50 / p99 / max ms", f"{pct(self.stats.acks, 0.5) * 1000:.1f} / "
              f"{pct(self.stats.acks, 0.99) * 1000:.1f} / {max(self.stats.acks) * 1000:.1f}"),
+            ("answer after ack p50 / p99 ms", f"{pct(self.stats.answers, 0.5) * 1000:.0f} / "
+             f"{pct(self.stats.answers, 0.99) * 1000:.0f}"),
             ("writes requested / posted", f"{len(self.planned)} / {len(plans)}"),
             ("  approved (clicks acked)", sum(1 for p in plans if p.valid_approve_acked)),
             ("  of them by 2-4 approvers at once", fates["multi"]),
@@ -632,6 +742,8 @@ class Soak:
             ("  rejected", statuses["REJECTED"]),
             ("  left pending", statuses["PENDING"]),
             ("self-approvals refused", f"{self_refused} / {self_clicks}"),
+            ("Reject clicks / modal opened",
+             f"{self.stats.reject_clicks} / {self.stats.reject_clicks - self.stats.modal_not_opened}"),
             ("duplicates found", duplicates),
             ("lost", lost),
         ]
@@ -644,7 +756,8 @@ class Soak:
                          f"{len(web)} / {self.slack_429s} / {self.slack.slowed}"))
             if self.restart_window:
                 a, b = self.restart_window
-                rows.append(("restart: SIGTERM to ready s", f"{b - a:.2f}"))
+                rows.append(("restart: SIGTERM to port closed / new bot ready / old drained s",
+                             f"{self.stopped_in:.2f} / {b - a:.2f} / {self.drained_in:.2f}"))
         print(f"\nsoak{' + faults' if self.args.faults else ''}: "
               f"{'PASS' if not failures else 'FAIL'}")
         print("| measure | value |\n|---|---|")

@@ -156,8 +156,11 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> int:
     server.serve_forever()  # returns once a signal stopped the accept loop
     if not server.close_when_idle(timeout=5):
         log.warning("requests were still being acknowledged after 5 s; stopping anyway")
-    drain(app, services, scheduler)
+    # stop listening before the drain: new connections are refused at once (not left in
+    # the backlog until the client times out) and a replacement can bind the port while
+    # this process finishes its work
     server.server_close()
+    drain(app, services, scheduler)
     return 0
 
 

@@ -102,17 +102,23 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.REJECT)
     def reject(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        services.after_ack(run_reject, body, client, respond)
-
-    def run_reject(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        # Slack takes a trigger_id for 3 s only: open the modal here, not behind the work
+        # queued after other acks (under load that wait outlived the trigger). Whether the
+        # request is still pending is checked next, and again when the reason is submitted.
         request_id = _request_id(body)
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request_id))
+        except SlackApiError as exc:
+            log.warning("views.open for rejecting %s failed: %s", request_id,
+                        exc.response.get("error"))
+        services.after_ack(run_reject, request_id, client, respond)
+
+    def run_reject(request_id: str, client: WebClient, respond: Respond) -> None:
         req = services.requests.get(request_id)
         if req is None or req.status.value != "PENDING":
             sync_message(services, client, request_id)
             respond(response_type="ephemeral", replace_original=False,
                     text=f"Request {request_id} is no longer pending.")
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request_id))
 
     @app.view(REJECT_MODAL)
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
