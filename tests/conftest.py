@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -47,9 +48,9 @@ def _serialize_moto_dynamodb() -> None:
 _serialize_moto_dynamodb()
 
 
-@pytest.fixture
-def ddb() -> Iterator[Any]:
-    """A DynamoDB client on moto with the ten declared tables and the state table."""
+@contextmanager
+def moto_dynamodb(seed: bool = False) -> Iterator[Any]:
+    """moto's in-process DynamoDB with the ten declared tables and the state table."""
     from moto import mock_aws
 
     from bot.data.aws import dynamodb_client
@@ -59,6 +60,17 @@ def ddb() -> Iterator[Any]:
         client = dynamodb_client(REGION)
         create_platform_tables(client, STAGE)
         create_state_table(client, f"mfh-{STAGE}-ddb-bot")
+        if seed:
+            from bot.data import demo
+
+            demo.seed(client, STAGE, scale=1)
+        yield client
+
+
+@pytest.fixture
+def ddb() -> Iterator[Any]:
+    """A DynamoDB client on moto with the ten declared tables and the state table."""
+    with moto_dynamodb() as client:
         yield client
 
 

@@ -13,7 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from bot.data import demo
 from bot.data import patterns as ap
 from bot.data.store import Page, Store
-from tests.conftest import REGION, STAGE
+from tests.conftest import moto_dynamodb
 
 _de = TypeDeserializer()
 
@@ -22,16 +22,7 @@ _de = TypeDeserializer()
 # function-scoped fixtures of tests/conftest.py; `store` builds on this `ddb`).
 @pytest.fixture(scope="module")
 def ddb() -> Iterator[Any]:
-    from moto import mock_aws
-
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
-
-    with mock_aws():
-        client = dynamodb_client(REGION)
-        create_platform_tables(client, STAGE)
-        create_state_table(client, f"mfh-{STAGE}-ddb-bot")
-        demo.seed(client, STAGE, scale=1)
+    with moto_dynamodb(seed=True) as client:
         yield client
 
 

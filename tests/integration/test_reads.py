@@ -15,7 +15,7 @@ from bot.data.schema import ACCESS_PATTERNS, TABLES
 from bot.data.store import Store
 from commands import REGISTRY, Context, dispatch
 from commands.results import ErrorResult, ItemsResult, TableResult, TextResult
-from tests.conftest import REGION, STAGE, scan_all
+from tests.conftest import STAGE, moto_dynamodb, scan_all
 
 _de = TypeDeserializer()
 UID = demo.DEMO_USER_ID
@@ -26,16 +26,7 @@ ACCT = demo.DEMO_ACCOUNT_ID
 # function-scoped `ddb`/`seeded` of tests/conftest.py; `store` and `ctx` stay per test).
 @pytest.fixture(scope="module")
 def ddb() -> Iterator[Any]:
-    from moto import mock_aws
-
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
-
-    with mock_aws():
-        client = dynamodb_client(REGION)
-        create_platform_tables(client, STAGE)
-        create_state_table(client, f"mfh-{STAGE}-ddb-bot")
-        demo.seed(client, STAGE, scale=1)
+    with moto_dynamodb(seed=True) as client:
         yield client
 
 
