@@ -151,6 +151,7 @@ class SoakSlack(FakeSlack):
         self.queued = 0  # 429s scripted; those still unused at the end were never sent
         self.arrived: dict[str, threading.Event] = {}
         self.triggers: set[str] = set()
+        self.trigger_delays: list[float] = []  # click -> views.open arrival, s
         self.expired_triggers = 0
         self.posts: list[Any] = []  # chat.postMessage calls, in order
         self.calls = _Recorder(self)  # type: ignore[assignment]
@@ -163,19 +164,20 @@ class SoakSlack(FakeSlack):
         return self.event(path).wait(timeout)
 
     def answer(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        if self.faults and random.random() < 0.05:
-            self.slowed += 1
-            time.sleep(random.uniform(0.3, 2.0))
         if path == "/api/views.open":
             # like Slack: a trigger_id works once, within 3 s of the click that made it
             trigger = str(body.get("trigger_id", ""))
             issued = float(trigger.split("/")[1]) if trigger.startswith("trig/") else 0.0
             with self.lock:
+                self.trigger_delays.append(time.time() - issued)
                 if time.time() - issued > 3 or trigger in self.triggers:
                     self.expired_triggers += 1
                     return {"ok": False, "error": "expired_trigger_id"}
                 self.triggers.add(trigger)
             self.event(f"opened:{trigger}").set()
+        if self.faults and random.random() < 0.05:  # slow to answer (checked on arrival)
+            self.slowed += 1
+            time.sleep(random.uniform(0.3, 2.0))
         return super().answer(path, body)
 
     def rate_limit_now(self) -> None:
@@ -742,8 +744,9 @@ class Soak:
             ("  rejected", statuses["REJECTED"]),
             ("  left pending", statuses["PENDING"]),
             ("self-approvals refused", f"{self_refused} / {self_clicks}"),
-            ("Reject clicks / modal opened",
-             f"{self.stats.reject_clicks} / {self.stats.reject_clicks - self.stats.modal_not_opened}"),
+            ("Reject clicks / modal opened / click to views.open max s",
+             f"{self.stats.reject_clicks} / {self.stats.reject_clicks - self.stats.modal_not_opened}"
+             f" / {max(self.slack.trigger_delays, default=0):.2f}"),
             ("duplicates found", duplicates),
             ("lost", lost),
         ]
