@@ -671,3 +671,29 @@ def test_rendered_items_fit_slack_and_leak_nothing(
         leaked = [h for h in hidden if h in shown or h[:16] in shown]
         assert not leaked, f"leaked {leaked}"
         assert "zSECRETz" not in shown
+
+
+# -- what fuzzing found, pinned ------------------------------------------------------------
+def test_found_credentials_in_map_keys_and_glued_to_text_are_masked() -> None:
+    from bot.data.redact import MASKED, mask_text, redact_item
+
+    key = "AKIAQRU77V3H7NJZ6ZMW"
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+    assert mask_text("x" * 5 + key + "yyy") == "x" * 5 + MASKED + "yyy"
+    assert mask_text("token" + jwt) == "token" + MASKED
+    item = redact_item({"headers": {"x" * 290 + "xoxb-1234567890-abcdef": "v"}})
+    assert "xoxb-" not in json.dumps(item)
+    # a cut JSON value would otherwise show a credential's start the final pass misses
+    msg = render_message(ItemsResult(title="t", items=[{"m": {"x" * 280 + key: 1}}], single=True))
+    assert key[:10] not in json.dumps(msg)
+
+
+def test_found_share_masking_is_linear_on_long_text() -> None:
+    import time
+
+    from bot.render.blocks import _emails
+
+    start = time.perf_counter()
+    _emails("x" * 200_000)  # an unbounded local part made this quadratic (minutes)
+    assert time.perf_counter() - start < 1.0
+    assert _emails("mail ada.lovelace@example.com") == "mail a***@example.com"
