@@ -471,7 +471,7 @@ class Requests:
     def _transact(self, items: list[dict[str, Any]], token: str) -> None:
         """TransactWriteItems; a cancellation for throttling or a conflict is retried.
 
-        botocore retries throttled *calls* itself (adaptive mode); a transaction cancelled
+        botocore retries throttled *calls* itself (standard mode); a transaction cancelled
         because one item was throttled comes back as TransactionCanceledException, which it
         does not retry. The same ClientRequestToken makes each retry idempotent.
         """

@@ -103,14 +103,15 @@ def test_web_api_rate_limit_is_retried_after_retry_after(slack: FakeSlack) -> No
     assert calls[1]["at"] - calls[0]["at"] >= 0.9 and time.monotonic() - start >= 0.9
 
 
-def test_dynamodb_client_uses_botocore_adaptive_retries() -> None:
+def test_dynamodb_client_uses_botocore_standard_retries() -> None:
     from bot.data.aws import dynamodb_client
 
     client = dynamodb_client("us-west-2")
     retries = client.meta.config.retries
-    # botocore retries throttling and 5xx itself, with client-side rate limiting;
+    # botocore retries throttling and 5xx itself, with backoff (not adaptive mode: its
+    # client-wide rate limiter slows every table after a few throttles on one);
     # ``max_attempts: 6`` means six retries, which botocore records as seven attempts
-    assert retries["mode"] == "adaptive" and retries["total_max_attempts"] == 7
+    assert retries["mode"] == "standard" and retries["total_max_attempts"] == 7
 
 
 def _get(url: str) -> tuple[int, str]:
