@@ -138,3 +138,36 @@ def as_user(services: Any) -> Any:
         return services.context(user, channel)
 
     return ctx
+
+
+def race(n: int, work: Any) -> list[Any]:
+    """Run ``work(i)`` in ``n`` threads released together by a barrier; re-raise failures."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[i] = work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors, errors
+    assert all(not t.is_alive() for t in threads)
+    return results
+
+
+@pytest.fixture
+def slack() -> Iterator[Any]:
+    """A local fake Slack Web API (and response_url) on port 0."""
+    from tests.fake_slack import FakeSlack
+
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()

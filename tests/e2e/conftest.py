@@ -24,13 +24,6 @@ class Bot:
 
 
 @pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def make_bot(ddb: Any, seeded: Any, slack: FakeSlack) -> Iterator[Any]:
     """Build and serve a bot with extra settings; stops every server it started."""
     from bot.app import build_app

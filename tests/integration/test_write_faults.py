@@ -30,7 +30,7 @@ from bot.data import demo
 from bot.data.store import deserialize_item, serialize_item
 from commands import dispatch
 from commands.results import ErrorResult, RequestResult
-from tests.conftest import REGION, STAGE, scan_all
+from tests.conftest import REGION, STAGE, race, scan_all
 
 STATE = f"mfh-{STAGE}-ddb-bot"
 HELPER = demo.DEMO_HELPER_ID
@@ -299,25 +299,6 @@ def _all_reach_the_transaction(ddb: Any, n: int) -> None:
     ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", hold)
 
 
-def _race(n: int, work: Callable[[int], Any]) -> list[Any]:
-    results: list[Any] = [None] * n
-    errors: list[BaseException] = []
-
-    def worker(i: int) -> None:
-        try:
-            results[i] = work(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors, errors
-    return results
-
-
 def _exactly_one_executed(results: list[Any]) -> None:
     assert all(isinstance(r, RequestResult) for r in results), results
     assert sum(1 for r in results if r.ok and r.status == "EXECUTED") == 1, results
@@ -330,7 +311,7 @@ def test_eight_approvers_in_the_transaction_at_once_execute_once(
         services: Any, ddb: Any, seeded: Any, clock: Any, idempotency: dict[str, str]) -> None:
     rid = request(services, '/ddb put platforms {"platform_id":"plat-0100","name":"New"}')
     _all_reach_the_transaction(ddb, 8)
-    results = _race(8, lambda i: approve(services, rid, f"U_AP{i}"))
+    results = race(8, lambda i: approve(services, rid, f"U_AP{i}"))
     _exactly_one_executed(results)
     assert get_item(ddb, "platforms", {"platform_id": "plat-0100"}) == \
         {"platform_id": "plat-0100", "name": "New"}
@@ -341,7 +322,7 @@ def test_double_click_in_the_same_second_executes_once(
         services: Any, ddb: Any, seeded: Any, clock: Any, idempotency: dict[str, str]) -> None:
     rid = request(services)
     _all_reach_the_transaction(ddb, 2)
-    results = _race(2, lambda _i: approve(services, rid, "U_B"))
+    results = race(2, lambda _i: approve(services, rid, "U_B"))
     _exactly_one_executed(results)
     assert outcomes(ddb, rid).count(("approve", "EXECUTED")) == 1
     assert helper(ddb)["execution_count"] == Decimal(42)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,7 +22,7 @@ from bot.data.store import deserialize_item, serialize_item
 from commands import dispatch
 from commands.results import ErrorResult, RequestResult, TableResult, TextResult
 from commands.writes import GSI_USAGE, PUT_USAGE, UPDATE_USAGE
-from tests.conftest import REGION, STAGE, scan_all
+from tests.conftest import REGION, STAGE, race, scan_all
 
 STATE = f"mfh-{STAGE}-ddb-bot"
 HELPER = demo.DEMO_HELPER_ID
@@ -760,29 +759,6 @@ def test_put_replace_stale_when_an_attribute_it_adds_appeared_meanwhile(
     assert get_item(ddb, "platforms", {"platform_id": "plat-0001"}) == changed
 
 
-def _race(n: int, approve_one: Callable[[int], Any]) -> list[Any]:
-    """Run ``approve_one(i)`` in ``n`` threads released together by a barrier."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-    errors: list[BaseException] = []
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = approve_one(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors, errors
-    assert all(not t.is_alive() for t in threads)
-    return results
-
-
 def _one_executed(results: list[Any]) -> RequestResult:
     for r in results:
         assert isinstance(r, RequestResult), r
@@ -803,7 +779,7 @@ def test_concurrent_approvals_by_eight_approvers_execute_once(
         run: Any, ddb: Any, as_user: Any, clock: Clock) -> None:
     res = created(run("U_A", '/ddb put platforms {"platform_id":"plat-0100","name":"Pipedrive",'
                              '"slug":"pipedrive"}'))
-    results = _race(8, lambda i: dispatch(f"/ddb approve {res.id}", as_user(f"U_AP{i}")))
+    results = race(8, lambda i: dispatch(f"/ddb approve {res.id}", as_user(f"U_AP{i}")))
     winner = _one_executed(results)
     assert get_item(ddb, "platforms", {"platform_id": "plat-0100"}) == \
         {"platform_id": "plat-0100", "name": "Pipedrive", "slug": "pipedrive"}
@@ -815,7 +791,7 @@ def test_concurrent_approvals_by_eight_approvers_execute_once(
 def test_concurrent_approvals_of_an_update_write_once(
         run: Any, ddb: Any, as_user: Any, clock: Clock) -> None:
     res = created(run("U_A", f"/ddb update helpers {HELPER} set execution_count=100"))
-    results = _race(8, lambda i: dispatch(f"/ddb approve {res.id}", as_user(f"U_AP{i}")))
+    results = race(8, lambda i: dispatch(f"/ddb approve {res.id}", as_user(f"U_AP{i}")))
     _one_executed(results)
     assert helper(ddb)["execution_count"] == Decimal(100)  # type: ignore[index]
     assert _audit_outcomes(ddb, res.id).count(("approve", "EXECUTED")) == 1
@@ -824,7 +800,7 @@ def test_concurrent_approvals_of_an_update_write_once(
 
 def test_double_click_executes_once(run: Any, ddb: Any, as_user: Any, clock: Clock) -> None:
     res = created(run("U_A", '/ddb put platforms {"platform_id":"plat-0100","name":"X"}'))
-    results = _race(2, lambda _i: dispatch(f"/ddb approve {res.id}", as_user("U_B")))
+    results = race(2, lambda _i: dispatch(f"/ddb approve {res.id}", as_user("U_B")))
     _one_executed(results)
     assert _audit_outcomes(ddb, res.id).count(("approve", "EXECUTED")) == 1
     assert get_item(ddb, "platforms", {"platform_id": "plat-0100"}) == \
@@ -841,7 +817,7 @@ def test_concurrent_gsi_approvals_run_update_table_once(
 
     ddb.meta.events.register("before-call.dynamodb.UpdateTable", count)
     try:
-        results = _race(8, lambda i: dispatch(f"/ddb approve {res.id}", as_user(f"U_AP{i}")))
+        results = race(8, lambda i: dispatch(f"/ddb approve {res.id}", as_user(f"U_AP{i}")))
     finally:
         ddb.meta.events.unregister("before-call.dynamodb.UpdateTable", count)
     _one_executed(results)
