@@ -1,8 +1,22 @@
-"""Real signed HTTP requests into the served Bolt app, as Slack sends them."""
+"""Real signed HTTP requests into the served Bolt app, as Slack sends them.
+
+Text goes in the way Slack writes it, not as typed (see ``bot.listeners.inbound``):
+
+- slash command text: ``&``, ``<``, ``>`` HTML-escaped. Our manifest sets
+  ``should_escape: false``, so mentions, channels and links stay as typed; with
+  ``should_escape=True`` they arrive as markup too (``<@U123>``, ``<#C123|name>``,
+  ``<mailto:a@b.com|a@b.com>``, ``<https://…>``).
+- message text (the message shortcut): escaped and formatted as Slack stores a typed
+  message, plus the ``rich_text`` block Slack adds, whose elements are raw.
+- view submission input values and button values: raw, exactly as given.
+
+So every end-to-end test runs through the inbound normalisation.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -11,6 +25,58 @@ from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
+
+_LINKABLE = re.compile(
+    r"(?P<url>https?://[^\s<>|]+[^\s<>|.,;:!?)\]'\"])"
+    r"|(?P<email>(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+    r"|(?<![\w.@])@(?P<user>[UW][A-Z0-9_]{2,})\b"
+    r"|(?<![\w&])#(?P<channel>C[A-Z0-9_]{2,})\b")
+
+
+def slack_escape(text: str) -> str:
+    """The escaping Slack applies to every text it sends an app: ``& < >`` as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_format(text: str) -> str:
+    """Typed text as Slack writes a message's ``text``: escaped, links and mentions marked up.
+
+    ``@U123`` stands for a mention picked in the composer, ``#C123`` for a channel.
+    """
+
+    def mark(m: re.Match[str]) -> str:
+        if m.group("url"):
+            return f"<{m.group('url')}>"
+        if m.group("email"):
+            return f"<mailto:{m.group('email')}|{m.group('email')}>"
+        if m.group("user"):
+            return f"<@{m.group('user')}>"
+        return f"<#{m.group('channel')}|{m.group('channel').lower()}>"
+
+    return _LINKABLE.sub(mark, slack_escape(text))
+
+
+def rich_text(text: str) -> list[dict[str, Any]]:
+    """The ``rich_text`` block Slack adds to a typed message: raw text, typed elements."""
+    elements: list[dict[str, Any]] = []
+    pos = 0
+    for m in _LINKABLE.finditer(text):
+        if m.start() > pos:
+            elements.append({"type": "text", "text": text[pos:m.start()]})
+        if m.group("url"):
+            elements.append({"type": "link", "url": m.group("url")})
+        elif m.group("email"):
+            elements.append({"type": "link", "url": f"mailto:{m.group('email')}",
+                             "text": m.group("email")})
+        elif m.group("user"):
+            elements.append({"type": "user", "user_id": m.group("user")})
+        else:
+            elements.append({"type": "channel", "channel_id": m.group("channel")})
+        pos = m.end()
+    if pos < len(text):
+        elements.append({"type": "text", "text": text[pos:]})
+    return [{"type": "rich_text", "block_id": "rt1",
+             "elements": [{"type": "rich_text_section", "elements": elements}]}]
 
 
 @dataclass
@@ -44,15 +110,44 @@ class SlackSender:
         except urllib.error.HTTPError as exc:
             return HttpResult(exc.code, exc.read().decode())
 
-    def slash(self, text: str, user: str = "U_ALICE", channel: str = "C_OPS",
-              **kw: Any) -> HttpResult:
+    def slash(self, text: str, user: str = "U_ALICE", channel: str = "C_OPS", *,
+              should_escape: bool = False, raw: bool = False, **kw: Any) -> HttpResult:
+        """``/ddb <text>`` as typed into Slack: the text escaped as Slack sends it.
+
+        ``should_escape``: the command's "Escape channels, users, and links" setting;
+        ``raw``: send ``text`` unchanged (a test that builds Slack's form itself).
+        """
+        sent = text if raw else slack_format(text) if should_escape else slack_escape(text)
         form = {
             "token": "legacy", "team_id": "T1", "team_domain": "test", "channel_id": channel,
             "channel_name": "ops", "user_id": user, "user_name": user.lower(),
-            "command": "/ddb", "text": text, "api_app_id": "A1", "response_url": self.response_url,
-            "trigger_id": "trigger-1",
+            "command": "/ddb", "text": sent, "api_app_id": "A1",
+            "response_url": self.response_url, "trigger_id": "trigger-1",
         }
         return self.post(urlencode(form), **kw)
+
+    def shortcut(self, text: str | None, callback_id: str, user: str = "U_ALICE",
+                 channel: str | None = "C_OPS", message_ts: str = "1700000000.000200",
+                 **extra: Any) -> HttpResult:
+        """A message shortcut on a message a person typed, as Slack sends it.
+
+        The message carries Slack's formatted ``text`` and its raw ``rich_text`` block;
+        ``extra`` overrides payload keys (``message=...`` for a hand-built message).
+        """
+        message: dict[str, Any] = {"type": "message", "user": "U_CUSTOMER", "ts": message_ts}
+        if text is not None:
+            message.update(text=slack_format(text), blocks=rich_text(text))
+        payload: dict[str, Any] = {
+            "type": "message_action", "callback_id": callback_id, "team": {"id": "T1"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+            "channel": {"id": channel, "name": "support"}, "message": message,
+            "message_ts": message_ts, "trigger_id": "trigger-lookup",
+            "response_url": self.response_url, "action_ts": str(time.time()),
+            "token": "legacy"}
+        payload.update(extra)
+        if channel is None:
+            del payload["channel"]
+        return self.interact(payload)
 
     def interact(self, payload: dict[str, Any], **kw: Any) -> HttpResult:
         return self.post(urlencode({"payload": json.dumps(payload)}), **kw)

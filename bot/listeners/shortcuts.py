@@ -1,20 +1,22 @@
 """The two shortcuts: "Look up in DynamoDB" (message) and "Request a DynamoDB change" (global).
 
-Both ack at once. The lookup resolves the message's identifiers (``commands.lookup``)
-and answers in the message's thread, or ephemerally (``DDB_BOT_LOOKUP_REPLY``); the
-change shortcut opens the change modal (``bot.listeners.views``).
+Both ack at once. The lookup resolves the identifiers (``commands.lookup``) in the
+message's text, blocks and attachments as a person reads them (``inbound.message_text``
+decodes Slack's escaping and unwraps its mention/link markup) and answers in the
+message's thread, or ephemerally (``DDB_BOT_LOOKUP_REPLY``); the change shortcut opens
+the change modal (``bot.listeners.views``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.listeners.inbound import message_text
 from bot.listeners.views import open_change_modal
 from bot.render import ids
 from bot.render.blocks import render_message
@@ -23,30 +25,6 @@ from bot.services import Services
 from commands.lookup import Lookup, run
 
 log = logging.getLogger(__name__)
-TEXT_MAX = 50_000
-
-
-def _texts(node: Any, depth: int = 0) -> Iterator[str]:
-    """Every ``text``-like string of a message's blocks and attachments."""
-    if depth > 12:
-        return
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if isinstance(v, str) and k in ("text", "fallback", "pretext", "title", "value", "url"):
-                yield v
-            elif isinstance(v, dict | list):
-                yield from _texts(v, depth + 1)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _texts(v, depth + 1)
-
-
-def message_text(message: dict[str, Any]) -> str:
-    """The text to search: the message text plus its blocks' and attachments' text."""
-    parts = [message.get("text") if isinstance(message.get("text"), str) else ""]
-    parts += _texts(message.get("blocks") or [])
-    parts += _texts(message.get("attachments") or [])
-    return "\n".join(p for p in parts if p)[:TEXT_MAX]
 
 
 def _reply(services: Services, client: WebClient, respond: Respond, body: dict[str, Any],

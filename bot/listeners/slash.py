@@ -1,4 +1,9 @@
-"""The ``/ddb`` slash command: ack at once, run the command, answer via response_url."""
+"""The ``/ddb`` slash command: ack at once, run the command, answer via response_url.
+
+The text is normalised once, here (``bot.listeners.inbound``): Slack escapes ``& < >`` and
+formats mentions and links in it. The normalised text is what runs and what a stored view
+re-runs for "Next page" / "Show JSON".
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.inbound import command_text
 from bot.listeners.reply import reply_payload
 from bot.listeners.requests import handle_result
 from bot.services import Services
@@ -18,7 +24,7 @@ COMMAND = "/ddb"
 
 def register(app: App, services: Services) -> None:
     def run(command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        text = command.get("text") or ""
+        text = command_text(command.get("text") or "")
         user = command["user_id"]
         channel = command.get("channel_id")
         result = dispatch(text, services.context(user, channel))

@@ -5,11 +5,15 @@ The submission is validated *before* the ack, because only the ack can put an er
 under a field (``response_action: errors``); that costs one GetItem and the request's
 own writes, well inside Slack's 3 s. A view submission has no ``response_url``, so the
 requester is told by DM (``DirectMessage``), and their App Home lists the request.
+
+Slack sends ``plain_text_input`` values as typed (no ``&amp;`` escaping, no markup), so
+the form is only cleaned of pasted odd spaces and fences (``inbound.clean_paste``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -18,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.data.schema import BY_SHORT
 from bot.listeners.actions import EXPIRED
+from bot.listeners.inbound import clean_paste
 from bot.listeners.notify import DirectMessage
 from bot.listeners.requests import handle_result
 from bot.render import ids
@@ -76,6 +81,8 @@ def register(app: App, services: Services) -> None:
                          client: WebClient) -> None:
         user = body["user"]["id"]
         form, channel = read_change(view)
+        form = replace(form, key=clean_paste(form.key), set=clean_paste(form.set),
+                       remove=clean_paste(form.remove))
         channel = services.settings.ddb_bot_approval_channel or channel
         result, errors = submit(form, services.context(user, channel))
         if errors or not isinstance(result, RequestResult):

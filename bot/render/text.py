@@ -31,11 +31,32 @@ KEY_MAX = 80  # ids are copied from the list: keep them whole
 NAME_WIDTH = 24
 MORE = "more results: type `next`"
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+# Slack mention markup that command texts carry for Slack (``<@U123>``, ``<#C123|ops>``,
+# ``<!subteam^S1>``, ``<!date^ts^fmt|fallback>``)
+_MARKUP = re.compile(r"<([@#!])([^<>|\s]+)(?:\|([^<>]*))?>")
+
+
+def _unmark(m: re.Match[str]) -> str:
+    sigil, target, label = m.group(1), m.group(2), m.group(3)
+    if sigil != "!":
+        return sigil + target  # @U123, #C123: the id a person can type back
+    if target.startswith("date^"):
+        return label or target.split("^")[1]
+    return "@" + target.removeprefix("subteam^")
+
+
+def console_markup(text: str) -> str:
+    """Slack mention markup as a terminal shows it: ``<@U123>`` → ``@U123``.
+
+    Only the bot's own prose goes through here (messages, notes, table cells); item
+    values are shown exactly as stored.
+    """
+    return _MARKUP.sub(_unmark, text)
 
 
 def _plain(text: str) -> str:
-    """mrkdwn-ish text for a terminal: fences and *bold* markers dropped."""
-    lines = [ln.replace("```", "") for ln in fmt.clean(text).split("\n")
+    """mrkdwn-ish text for a terminal: fences, *bold* markers and mention markup dropped."""
+    lines = [ln.replace("```", "") for ln in fmt.clean(console_markup(text)).split("\n")
              if ln.strip().strip("`") or not ln.strip()]
     return _BOLD.sub(r"\1", "\n".join(lines))
 
@@ -46,7 +67,7 @@ def _title(text: str) -> list[str]:
 
 
 def _error(r: ErrorResult) -> list[str]:
-    out = [f"error: {fmt.clean(r.message)}"]
+    out = [f"error: {fmt.clean(console_markup(r.message))}"]
     usage = [u for u in fmt.clean(r.usage).splitlines() if u.strip()]
     if usage:
         out.append(f"usage: {usage[0]}")
@@ -67,7 +88,8 @@ def _text(r: TextResult) -> list[str]:
 
 
 def _table(r: TableResult) -> list[str]:
-    rows = fmt.align_rows(r.columns, r.rows, 60) if r.rows else ["(no rows)"]
+    cells = [[console_markup(str(c)) for c in row] for row in r.rows]
+    rows = fmt.align_rows(r.columns, cells, 60) if cells else ["(no rows)"]
     return [*_title(r.title), *rows]
 
 
@@ -114,7 +136,7 @@ def _when(ts: int | None) -> str:
 def _request(r: RequestResult) -> list[str]:
     """A write request: the preview, who and what state; how to decide it from here."""
     if r.event == "refused":
-        return [f"refused: {fmt.clean(r.refusal or '')}"]
+        return [f"refused: {fmt.clean(console_markup(r.refusal or ''))}"]
     lines = [*_title(f"Write request {r.id}: {r.change}"),
              f"asked by {r.requester} at {_when(r.created_at)}"]
     rows = [[a, b, c] for a, b, c in r.preview]
@@ -153,7 +175,7 @@ def render_text(result: Result) -> str:
         lines = digest_lines(result)
     else:
         lines = _title(result.title)
-    notes = [f"note: {fmt.one_line(n)}" for n in result.notes if n.strip()]
+    notes = [f"note: {fmt.one_line(console_markup(n))}" for n in result.notes if n.strip()]
     if notes:
         lines += ["", *notes]
     if isinstance(result, ItemsResult) and result.has_more:

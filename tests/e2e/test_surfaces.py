@@ -28,18 +28,9 @@ def _who(user: str) -> dict[str, Any]:
 
 def _lookup(bot: Any, text: str | None, user: str = "U_ALICE", channel: str | None = "C_OPS",
             **extra: Any) -> Any:
-    message: dict[str, Any] = {"type": "message", "user": "U_CUSTOMER", "ts": MSG_TS}
-    if text is not None:
-        message["text"] = text
-    payload = {"type": "message_action", "callback_id": ids.LOOKUP_SHORTCUT, "team": {"id": "T1"},
-               "user": _who(user), "channel": {"id": channel, "name": "support"},
-               "message": message, "message_ts": MSG_TS, "trigger_id": "trigger-lookup",
-               "response_url": bot.sender.response_url, "action_ts": str(time.time()),
-               "token": "legacy"}
-    payload.update(extra)
-    if channel is None:
-        del payload["channel"]
-    return bot.sender.interact(payload)
+    """The lookup shortcut on a message that says ``text`` (formatted as Slack does)."""
+    extra.setdefault("callback_id", ids.LOOKUP_SHORTCUT)
+    return bot.sender.shortcut(text, user=user, channel=channel, message_ts=MSG_TS, **extra)
 
 
 def _global_shortcut(bot: Any, user: str = "U_ALICE", callback_id: str = ids.CHANGE_SHORTCUT) -> Any:
