@@ -75,7 +75,7 @@ def render_request(r: RequestResult) -> dict[str, Any]:
             + (f" · expires {when(r.expires_at)}" if r.status == "PENDING" else ""),
             SECTION_MAX))),
     ]
-    lines = preview_lines(r)
+    lines = [escape(line) for line in preview_lines(r)]  # data: never markup, even in a fence
     body, shown = [], 0
     for line in lines:
         if sum(len(x) + 1 for x in body) + len(line) > CHUNK - 10:

@@ -130,7 +130,7 @@ def _publishes(bot: Any, user: str, n: int = 1) -> list[Any]:
 # -- lookup shortcut ---------------------------------------------------------------------------
 def test_lookup_replies_in_thread_one_line_per_identifier_no_secrets(bot: Any) -> None:
     exec_id = _failed_execution_id()
-    text = (f"Customer <mailto:{demo.DEMO_EMAIL}|{demo.DEMO_EMAIL}> ({demo.DEMO_USER_ID}) says "
+    text = (f"Customer {demo.DEMO_EMAIL} ({demo.DEMO_USER_ID}) says "
             f"{demo.DEMO_HELPER_ID} on {demo.DEMO_ACCOUNT_ID} fails since {exec_id}; their "
             f"{demo.DEMO_CONNECTION_ID} is HubSpot. Also exec-doesnotexist. Thanks!")
     assert _lookup(bot, text).status == 200

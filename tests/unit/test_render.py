@@ -461,3 +461,16 @@ def test_any_other_result_renders_within_limits(sections: list[tuple[str, str]],
         check(render_message(result, view_id="v"))
         check(render_json(result))
         render_text(result)
+
+
+def test_request_preview_values_cannot_mention_and_show_as_typed() -> None:
+    """The before → after table sits in a code fence, but Slack still reads ``&`` and
+    ``<…>`` there: data is escaped so ``Q&amp;A`` shows as typed and ``<!here>`` pings no one."""
+    from bot.render.requests import render_request
+    from commands.results import RequestResult
+
+    r = RequestResult(id="R1", status="PENDING", change="update helpers h1", requester="U1",
+                      preview=[("description", "<!here> a < b", "Q&amp;A")])
+    text = json.dumps(render_request(r))
+    assert "<!here>" not in text and "&lt;!here&gt; a &lt; b" in text
+    assert "Q&amp;amp;A" in text
