@@ -51,3 +51,27 @@ def test_reject_with_reason_and_pending_in_console(services: Any, seeded: Any) -
     assert "Item" in services.client.get_item(TableName="mfh-dev-users",
                                               Key={"user_id": {"S": demo.DEMO_USER_ID}})
     assert bob.one(f"/ddb approve {request_id}") == 1
+
+
+def test_console_shows_people_as_at_ids_not_slack_markup(services: Any, seeded: Any) -> None:
+    """``pending``, ``history`` and refusals name people ``<@U…>`` for Slack; a terminal
+    shows ``@U…``."""
+    alice, out, _ = _console(services, "U_ALICE")
+    alice.one(f"/ddb update helpers {demo.DEMO_HELPER_ID} set enabled=false")
+    request_id = out.getvalue().split("/ddb approve ")[1].split("`")[0]
+    bob, bout, berr = _console(services, "U_BOB")
+    assert bob.one("/ddb pending") == 0
+    assert bob.one(f"/ddb approve {request_id}") == 0
+    assert bob.one("/ddb history --limit 5") == 0
+    assert bob.one(f"/ddb approve {request_id}") == 1  # already decided: names the approver
+    shown = bout.getvalue() + berr.getvalue()
+    assert "@U_ALICE" in shown and "@U_BOB" in berr.getvalue()
+    assert "<@" not in shown and "<#" not in shown
+
+
+def test_console_takes_text_as_typed(services: Any, seeded: Any) -> None:
+    """No Slack decoding in the console: a typed ``&gt;`` is not ``>``."""
+    con, out, err = _console(services, "U_ALICE")
+    assert con.one("/ddb query executions account_id=acct-0001 created_at >= 2026-01-01") == 0
+    assert con.one("/ddb query executions account_id=acct-0001 created_at &gt;= 2026-01-01") == 1
+    assert "&gt;" in err.getvalue()
