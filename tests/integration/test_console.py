@@ -71,7 +71,7 @@ def test_console_shows_people_as_at_ids_not_slack_markup(services: Any, seeded: 
 
 def test_console_takes_text_as_typed(services: Any, seeded: Any) -> None:
     """No Slack decoding in the console: a typed ``&gt;`` is not ``>``."""
-    con, out, err = _console(services, "U_ALICE")
+    con, _, err = _console(services, "U_ALICE")
     assert con.one("/ddb query executions account_id=acct-0001 created_at >= 2026-01-01") == 0
     assert con.one("/ddb query executions account_id=acct-0001 created_at &gt;= 2026-01-01") == 1
     assert "&gt;" in err.getvalue()
