@@ -111,13 +111,12 @@ class SlackSender:
             return HttpResult(exc.code, exc.read().decode())
 
     def slash(self, text: str, user: str = "U_ALICE", channel: str = "C_OPS", *,
-              should_escape: bool = False, raw: bool = False, **kw: Any) -> HttpResult:
+              should_escape: bool = False, **kw: Any) -> HttpResult:
         """``/ddb <text>`` as typed into Slack: the text escaped as Slack sends it.
 
-        ``should_escape``: the command's "Escape channels, users, and links" setting;
-        ``raw``: send ``text`` unchanged (a test that builds Slack's form itself).
+        ``should_escape``: the command's "Escape channels, users, and links" setting.
         """
-        sent = text if raw else slack_format(text) if should_escape else slack_escape(text)
+        sent = slack_format(text) if should_escape else slack_escape(text)
         form = {
             "token": "legacy", "team_id": "T1", "team_domain": "test", "channel_id": channel,
             "channel_name": "ops", "user_id": user, "user_name": user.lower(),
