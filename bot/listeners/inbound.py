@@ -26,10 +26,13 @@ from typing import Any
 TEXT_MAX = 50_000
 _DEPTH = 12
 
-# Slack markup (a literal "<" in typed text always arrives as "&lt;", so a bare "<" opens
-# markup) or one of the three entities Slack writes. One pass over the text decodes each
-# entity exactly once: "&amp;lt;" becomes "&lt;" and stays so.
-_SLACK = re.compile(r"<([^<>\n]*)>|&(amp|lt|gt);")
+# Slack markup — a mention, channel, special command (<@…>, <#…>, <!…>) or a link with a
+# scheme (<https://…|label>, <mailto:…>) — or one of the three entities Slack writes. A
+# typed "<" always arrives as "&lt;", so only Slack writes "<"; requiring markup's shape
+# keeps text from elsewhere (a test, a proxy) that was never escaped intact. One pass
+# decodes each entity exactly once: "&amp;lt;" becomes "&lt;" and stays so.
+_SLACK = re.compile(r"<([@#][^<>\s|]*(?:\|[^<>\n]*)?|![^<>\n]*"
+                    r"|[A-Za-z][A-Za-z0-9+.-]*:[^<>\s|]+(?:\|[^<>\n]*)?)>|&(amp|lt|gt);")
 _ENTITY = {"amp": "&", "lt": "<", "gt": ">"}
 _ONLY_ENTITY = re.compile(r"&(amp|lt|gt);")
 

@@ -31,7 +31,13 @@ from tests.signed import rich_text, slack_escape, slack_format
     ("<!here>", "@here"),
     ("<!channel|channel>", "@channel"),
     ("<!date^1700000000^{date_short}|Nov 14, 2023>", "Nov 14, 2023"),
+    ("<!date^1392734382^Posted {date_num} {time_secs}|Posted 2014-02-18 6:39:42 AM PST>",
+     "Posted 2014-02-18 6:39:42 AM PST"),
     ("user <mailto:a&amp;b@example.com|a&amp;b@example.com> now", "user a&b@example.com now"),
+    # only Slack's markup shapes are unwrapped: unescaped text from elsewhere stays
+    ("a < b and c > d", "a < b and c > d"),
+    ("<beta>", "<beta>"),
+    ("<a b>", "<a b>"),
 ])
 def test_from_slack(sent: str, meant: str) -> None:
     assert from_slack(sent) == meant
