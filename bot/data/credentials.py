@@ -1,0 +1,152 @@
+"""The catalogue of credential shapes, and masking that replaces only the secret.
+
+Ported from the plugins of Yelp's ``detect-secrets`` (1.5.0: AWS, Azure storage,
+basic-auth URLs, Artifactory, Cloudant / IBM / SoftLayer keyword forms, Discord, GitHub,
+GitLab, JWT, keyword=value, Mailchimp, NPM, OpenAI, private keys, PyPI, SendGrid, Slack,
+Square, Stripe, Telegram, Twilio) plus the provider families of current scanners
+(Google OAuth and API keys, Anthropic / OpenAI project keys, Hugging Face, bearer and
+basic authorization headers). ``detect-secrets`` itself is not used at run time: it
+reports whole lines with no span, its keyword detector takes the rest of a line as the
+secret, and scanning with it costs far more per value (see ``benchmarks/redact.py``).
+``tests/unit/test_credentials.py`` runs it as an oracle over every example here.
+
+Each shape names the part that is secret (the group ``s``); the key name, URL scheme and
+user, the ``Bearer`` label stay, so a reader still understands the text. No shape can
+cross a line break (only the PEM body, which is one value spread over lines of base64),
+and none spans the two-space gap between rendered table columns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MASKED = "[masked credential]"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One credential family: its pattern; the group ``s`` (if any) is what is masked."""
+
+    name: str
+    pattern: re.Pattern[str]
+
+    def mask(self, text: str) -> str:
+        if "s" not in self.pattern.groupindex:
+            return self.pattern.sub(MASKED, text)
+
+        def keep_context(m: re.Match[str]) -> str:
+            start, end = m.span()
+            return text[start:m.start("s")] + MASKED + text[m.end("s"):end]
+
+        return self.pattern.sub(keep_context, text)
+
+
+def _shape(name: str, pattern: str, flags: int = 0) -> Shape:
+    return Shape(name, re.compile(pattern, flags))
+
+
+# the value after a keyword: not a placeholder we wrote ourselves, not a plain literal
+_NOT_LITERAL = r"(?!(?:true|false|null|none|nil|undefined)\b)(?!\[redacted\]|\[masked|\*+(?:\s|$))"
+_KEYWORD = (
+    r"(?:pass(?:word|wd|phrase)|pwd|secret|client[_-]?secret|api[_-]?secret"
+    r"|(?:api|access|secret|private|auth|account|client|service|master|signing|encryption|db"
+    r"|database)[_-]?key|apikey|(?:access|refresh|id|auth|bearer|session|csrf)[_-]?token|_authtoken"
+    r"|token|credentials?|contrase(?:ñ|n)a)"
+)
+# the separator: an optional closing quote, one ``:`` / ``=`` / ``:=``, at most one blank
+# on either side (aligned table columns are two blanks apart, so a value never spills)
+_SEP = r"[\"'\]]{0,2}[ \t]?(?::=|==?|:)[ \t]?"
+
+# a PEM body: base64 chunks (a short last one ends in ``=``) and ``Name: value`` headers,
+# one line break or blank apart: a card's next line (``version  1``) is never taken in
+_PEM_LINE = r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]{1,15}={1,2}|[A-Z][A-Za-z-]+: [^\n]*"
+_PEM_GAP = r"(?:\r?\n|[ \t])"
+
+SHAPES: tuple[Shape, ...] = (
+    # -- private keys (the only shape allowed over lines: the PEM body is one value)
+    _shape("private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+           rf"(?:{_PEM_GAP}(?:{_PEM_LINE}))*"
+           rf"(?:{_PEM_GAP}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?"),
+    _shape("PuTTY key", r"PuTTY-User-Key-File-\d+:(?P<s>[^\n]+)"),
+    # -- messaging
+    _shape("Slack token", r"\bxox[abposre]-[A-Za-z0-9-]{8,}|\bxapp-[A-Za-z0-9-]{8,}"),
+    _shape("Slack webhook", r"https://hooks\.slack\.com/(?:services|workflows)/(?P<s>[A-Za-z0-9_/]{8,})"),
+    _shape("Discord bot token", r"\b[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),
+    _shape("Telegram bot token", r"\b\d{8,10}:(?P<s>AA[0-9A-Za-z_-]{33})(?![0-9A-Za-z_-])"),
+    _shape("Twilio key", r"\b(?:AC|SK)[0-9a-f]{32}\b"),
+    _shape("SendGrid key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
+    _shape("Mailchimp key", r"\b[0-9a-f]{32}-us\d{1,2}\b"),
+    # -- cloud
+    # a secret access key beside an AWS key name (aws_secret_access_key = …, "aws key": …)
+    _shape("AWS secret access key",
+           r"(?i:aws)[\w.-]{0,20}?(?i:key|secret|token|pass\w*|pwd|pw)[\w\"' .-]{0,20}?(?::=|[:=,])"
+           r"[ \t]?[\"']?(?P<s>(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"),
+    _shape("AWS secret after its key id",
+           r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}[ \t]?[:,;|/][ \t]?"
+           r"(?P<s>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"),
+    _shape("AWS access key id",
+           r"(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AGPA|ANPA|ANVA|APKA)"
+           r"[A-Z0-9]{16}(?![A-Z0-9])"),
+    _shape("Azure storage key", r"(?i:AccountKey)=(?P<s>[A-Za-z0-9+/]{86,88}={0,2})"),
+    _shape("Azure SAS signature", r"[?&]sig=(?P<s>[A-Za-z0-9%+/]{20,}={0,2})"),
+    _shape("Google OAuth token", r"\bya29\.[A-Za-z0-9_.-]{10,}|(?<![\w/])1//[A-Za-z0-9_-]{10,}"),
+    _shape("Google API key", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
+    _shape("IBM / SoftLayer URL key",
+           r"https?://api\.softlayer\.com/soap/v3(?:\.1)?/(?P<s>[a-z0-9]{64})"),
+    # -- VCS and package registries
+    _shape("GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9_]{20,}|github_pat_[A-Za-z0-9_]{22,})"),
+    _shape("GitLab token", r"\b(?:glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-"
+           r"[A-Za-z0-9_-]{20,}|\bGR1348941[A-Za-z0-9_-]{20,}"),
+    _shape("NPM token", r"\bnpm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
+    _shape("PyPI token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}"),
+    _shape("Artifactory token", r"(?<![A-Za-z0-9])AKC[a-zA-Z0-9]{10,}"),
+    # -- payment
+    _shape("Stripe key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}|\bwhsec_[A-Za-z0-9]{20,}"),
+    _shape("Square token", r"\bsq0(?:csp|atp|idp)-[0-9A-Za-z_\\-]{22,43}|\bEAAA[A-Za-z0-9_-]{60}"),
+    # -- AI providers (sk-…, sk-proj-…, sk-ant-…; a digit somewhere, so prose stays)
+    _shape("AI provider key",
+           r"(?<![\w-])sk-(?=[A-Za-z0-9_-]*\d)(?:proj-|ant-[a-z]+\d\d-|svcacct-|admin-)?"
+           r"[A-Za-z0-9_-]{20,}"),
+    _shape("Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}"),
+    # -- JWTs, found even glued to other text (``tokeneyJ…``)
+    _shape("JWT", r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    # -- authorization headers and URLs: the scheme, label and user stay
+    _shape("bearer", r"\b(?i:bearer) (?P<s>[A-Za-z0-9._~+/-]{8,}=*)"),
+    _shape("basic auth header", r"\b(?i:basic) (?P<s>[A-Za-z0-9+/]{12,}={0,2})"),
+    _shape("password in a URL",
+           r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@\[\]]*:(?P<s>[^\s/?#@\[\]]+)@"),
+    # -- keyword = value (password: x, "password": "x", passwd=, secret=, api_key=, …)
+    _shape("keyword, quoted value",
+           rf"(?<![A-Za-z0-9])[\w.-]{{0,40}}?{_KEYWORD}{_SEP}(?P<q>[\"'])" + _NOT_LITERAL
+           + r"(?P<s>(?:(?!(?P=q))[^\n\\]|\\.){1,500})(?P=q)", re.IGNORECASE),
+    _shape("keyword, bare value",
+           rf"(?<![A-Za-z0-9])[\w.-]{{0,40}}?{_KEYWORD}{_SEP}" + _NOT_LITERAL
+           + r"(?P<s>[^\s\"'`,;&<>()\[\]{}]{1,500})",
+           re.IGNORECASE),
+)
+
+# Cheap pre-check: almost every rendered value (ids, names, numbers, timestamps) contains
+# none of these, and then no shape can match, so the per-shape passes are skipped.
+_TRIGGER = re.compile(
+    r"PRIVATE KEY|PuTTY|xox|xapp|hooks\.slack|\.[A-Za-z0-9_-]{6}\.|\d{8}:|AC[0-9a-f]{8}|SK[0-9a-f]{8}"
+    r"|SG\.|-us\d|A3T|AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AGPA|ANPA|ANVA|APKA|aws|AccountKey|sig="
+    r"|ya29|1//|AIza|softlayer|gh[pousr]_|github_pat|gl[a-z]+-|GR1348941|npm_|pypi-|AKC|_live_"
+    r"|_test_|whsec|sq0|EAAA|sk-|hf_|eyJ|bearer|basic|://"
+    r"|pass|pwd|secret|key|token|credential|contrase",
+    re.IGNORECASE,
+)
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with the secret part of every credential shape replaced by ``MASKED``."""
+    if not text or not _TRIGGER.search(text):
+        return text
+    for shape in SHAPES:
+        text = shape.mask(text)
+    return text
+
+
+def find_credentials(text: str) -> list[str]:
+    """The names of the shapes found in ``text`` (tests and diagnostics)."""
+    return [s.name for s in SHAPES if s.pattern.search(text)]
