@@ -69,13 +69,14 @@ SHAPES: tuple[Shape, ...] = (
            rf"(?:{_PEM_GAP}(?:{_PEM_LINE}))*"
            rf"(?:{_PEM_GAP}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?"),
     _shape("PuTTY key", r"PuTTY-User-Key-File-\d+:(?P<s>[^\n]+)"),
-    # -- messaging
-    _shape("Slack token", r"\bxox[abposre]-[A-Za-z0-9-]{8,}|\bxapp-[A-Za-z0-9-]{8,}"),
+    # -- messaging (distinctive prefixes are found even glued to other text, as in a cut
+    #    map key ``xxxxxoxb-…``; short or generic ones need a word boundary)
+    _shape("Slack token", r"xox[abposre]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}"),
     _shape("Slack webhook", r"https://hooks\.slack\.com/(?:services|workflows)/(?P<s>[A-Za-z0-9_/]{8,})"),
     _shape("Discord bot token", r"\b[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),
     _shape("Telegram bot token", r"\b\d{8,10}:(?P<s>AA[0-9A-Za-z_-]{33})(?![0-9A-Za-z_-])"),
     _shape("Twilio key", r"\b(?:AC|SK)[0-9a-f]{32}\b"),
-    _shape("SendGrid key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
+    _shape("SendGrid key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
     _shape("Mailchimp key", r"\b[0-9a-f]{32}-us\d{1,2}\b"),
     # -- cloud
     # a secret access key beside an AWS key name (aws_secret_access_key = …, "aws key": …)
@@ -90,25 +91,25 @@ SHAPES: tuple[Shape, ...] = (
            r"[A-Z0-9]{16}(?![A-Z0-9])"),
     _shape("Azure storage key", r"(?i:AccountKey)=(?P<s>[A-Za-z0-9+/]{86,88}={0,2})"),
     _shape("Azure SAS signature", r"[?&]sig=(?P<s>[A-Za-z0-9%+/]{20,}={0,2})"),
-    _shape("Google OAuth token", r"\bya29\.[A-Za-z0-9_.-]{10,}|(?<![\w/])1//[A-Za-z0-9_-]{10,}"),
+    _shape("Google OAuth token", r"ya29\.[A-Za-z0-9_.-]{10,}|(?<![\w/])1//[A-Za-z0-9_-]{10,}"),
     _shape("Google API key", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
     _shape("IBM / SoftLayer URL key",
            r"https?://api\.softlayer\.com/soap/v3(?:\.1)?/(?P<s>[a-z0-9]{64})"),
     # -- VCS and package registries
-    _shape("GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9_]{20,}|github_pat_[A-Za-z0-9_]{22,})"),
-    _shape("GitLab token", r"\b(?:glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-"
-           r"[A-Za-z0-9_-]{20,}|\bGR1348941[A-Za-z0-9_-]{20,}"),
-    _shape("NPM token", r"\bnpm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
-    _shape("PyPI token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}"),
+    _shape("GitHub token", r"(?:gh[pousr]_[A-Za-z0-9_]{20,}|github_pat_[A-Za-z0-9_]{22,})"),
+    _shape("GitLab token", r"(?:glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-"
+           r"[A-Za-z0-9_-]{20,}|GR1348941[A-Za-z0-9_-]{20,}"),
+    _shape("NPM token", r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
+    _shape("PyPI token", r"pypi-AgE[A-Za-z0-9_-]{50,}"),
     _shape("Artifactory token", r"(?<![A-Za-z0-9])AKC[a-zA-Z0-9]{10,}"),
     # -- payment
-    _shape("Stripe key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}|\bwhsec_[A-Za-z0-9]{20,}"),
-    _shape("Square token", r"\bsq0(?:csp|atp|idp)-[0-9A-Za-z_\\-]{22,43}|\bEAAA[A-Za-z0-9_-]{60}"),
+    _shape("Stripe key", r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}|whsec_[A-Za-z0-9]{20,}"),
+    _shape("Square token", r"sq0(?:csp|atp|idp)-[0-9A-Za-z_\\-]{22,43}|\bEAAA[A-Za-z0-9_-]{60}"),
     # -- AI providers (sk-…, sk-proj-…, sk-ant-…; a digit somewhere, so prose stays)
     _shape("AI provider key",
            r"(?<![\w-])sk-(?=[A-Za-z0-9_-]*\d)(?:proj-|ant-[a-z]+\d\d-|svcacct-|admin-)?"
            r"[A-Za-z0-9_-]{20,}"),
-    _shape("Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}"),
+    _shape("Hugging Face token", r"hf_[A-Za-z0-9]{30,}"),
     # -- JWTs, found even glued to other text (``tokeneyJ…``)
     _shape("JWT", r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
     # -- authorization headers and URLs: the scheme, label and user stay
