@@ -50,7 +50,7 @@ def _shape(name: str, pattern: str, flags: int = 0) -> Shape:
 _NOT_LITERAL = r"(?!(?:true|false|null|none|nil|undefined)\b)(?!\[redacted\]|\[masked|\*+(?:\s|$))"
 _KEYWORD = (
     r"(?:pass(?:word|wd|phrase)|pwd|secret|client[_-]?secret|api[_-]?secret"
-    r"|(?:api|access|secret|private|auth|account|client|service|master|signing|encryption|db"
+    r"|(?:api|access|secret|private|auth|account|client|service|master|signing|encryption|db|iam"
     r"|database)[_-]?key|apikey|(?:access|refresh|id|auth|bearer|session|csrf)[_-]?token|_authtoken"
     r"|token|credentials?|contrase(?:ñ|n)a)"
 )
@@ -60,7 +60,7 @@ _SEP = r"[\"'\]]{0,2}[ \t]?(?::=|==?|:)[ \t]?"
 
 # a PEM body: base64 chunks (a short last one ends in ``=``) and ``Name: value`` headers,
 # one line break or blank apart: a card's next line (``version  1``) is never taken in
-_PEM_LINE = r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]{1,15}={1,2}|[A-Z][A-Za-z-]+: [^\n]*"
+_PEM_LINE = r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]{1,15}={1,2}|[A-Z][A-Za-z-]+: [^\s]+"
 _PEM_GAP = r"(?:\r?\n|[ \t])"
 
 SHAPES: tuple[Shape, ...] = (
@@ -68,20 +68,20 @@ SHAPES: tuple[Shape, ...] = (
     _shape("private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
            rf"(?:{_PEM_GAP}(?:{_PEM_LINE}))*"
            rf"(?:{_PEM_GAP}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?"),
-    _shape("PuTTY key", r"PuTTY-User-Key-File-\d+:(?P<s>[^\n]+)"),
+    _shape("PuTTY key", rf"PuTTY-User-Key-File-\d+: [\w-]+(?:{_PEM_GAP}(?:{_PEM_LINE}))*"),
     # -- messaging (distinctive prefixes are found even glued to other text, as in a cut
     #    map key ``xxxxxoxb-…``; short or generic ones need a word boundary)
     _shape("Slack token", r"xox[abposre]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}"),
     _shape("Slack webhook", r"https://hooks\.slack\.com/(?:services|workflows)/(?P<s>[A-Za-z0-9_/]{8,})"),
     _shape("Discord bot token", r"\b[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),
-    _shape("Telegram bot token", r"\b\d{8,10}:(?P<s>AA[0-9A-Za-z_-]{33})(?![0-9A-Za-z_-])"),
+    _shape("Telegram bot token", r"\b\d{8,10}:(?P<s>AA[0-9A-Za-z_-]{32,33})(?![0-9A-Za-z_-])"),
     _shape("Twilio key", r"\b(?:AC|SK)[0-9a-f]{32}\b"),
     _shape("SendGrid key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
     _shape("Mailchimp key", r"\b[0-9a-f]{32}-us\d{1,2}\b"),
     # -- cloud
     # a secret access key beside an AWS key name (aws_secret_access_key = …, "aws key": …)
     _shape("AWS secret access key",
-           r"(?i:aws)[\w.-]{0,20}?(?i:key|secret|token|pass\w*|pwd|pw)[\w\"' .-]{0,20}?(?::=|[:=,])"
+           r"(?i:aws)[\w. -]{0,20}?(?i:key|secret|token|pass\w*|pwd|pw)[\w\"' .-]{0,20}?(?::=|[:=,])"
            r"[ \t]?[\"']?(?P<s>(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"),
     _shape("AWS secret after its key id",
            r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}[ \t]?[:,;|/][ \t]?"

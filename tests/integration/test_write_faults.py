@@ -463,8 +463,8 @@ def test_another_approver_who_executed_first_is_still_a_refusal(
     assert "already EXECUTED by <@U_C>" in (res.refusal or "")
     assert helper(ddb)["execution_count"] == Decimal(42)
     assert outcomes(ddb, rid).count(("approve", "EXECUTED")) == 1
-    assert ("approve refused", "request %s is already EXECUTED by <@U_C>; nothing changed" % rid) \
-        in outcomes(ddb, rid)
+    refusal = f"request {rid} is already EXECUTED by <@U_C>; nothing changed"
+    assert ("approve refused", refusal) in outcomes(ddb, rid)
 
 
 # == GSI changes when UpdateTable fails ==========================================================
