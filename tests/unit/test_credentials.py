@@ -232,3 +232,17 @@ def test_rendered_table_keeps_every_cell() -> None:
     cells = [c.strip() for c in first if c.strip()]
     assert cells == ["auth-0001", "Bearer", "2026-11-29T20:51:24Z", f"password: {MASKED}"]
     assert "2026-11-28T10:00:00Z" in text and "Basic" in text
+
+
+def _every_shape_in_turn(text: str) -> str:
+    for shape in SHAPES:
+        text = shape.mask(text)
+    return text
+
+
+@pytest.mark.parametrize("text", [e[1] for e in EXAMPLES] + NOT_CREDENTIALS)
+def test_the_gates_never_skip_a_shape_that_matches(text: str) -> None:
+    """The fast path (gates, then only the shapes they let through) masks exactly what
+    running every shape would, in any letter case."""
+    for variant in (text, text.upper(), text.lower(), f"x {text} y\n{text}"):
+        assert mask_credentials(variant) == _every_shape_in_turn(variant), variant
