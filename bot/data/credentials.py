@@ -124,7 +124,8 @@ SHAPES: tuple[Shape, ...] = (
            r"[A-Za-z0-9_-]{20,}", "sk-"),
     _shape("Hugging Face token", r"hf_[A-Za-z0-9]{30,}", "hf_"),
     # -- JWTs, found even glued to other text (``tokeneyJ…``)
-    _shape("JWT", r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", "eyj"),
+    # (a JWT header is a few hundred characters: the bound keeps ``eyJeyJeyJ…`` linear)
+    _shape("JWT", r"eyJ[A-Za-z0-9_-]{5,1024}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", "eyj"),
     # -- authorization headers and URLs: the scheme, label and user stay
     _shape("bearer", r"\b(?i:bearer) (?P<s>[A-Za-z0-9._~+/-]{8,}=*)", "bearer "),
     _shape("basic auth header", r"\b(?i:basic) (?P<s>[A-Za-z0-9+/]{12,}={0,2})", "basic "),
