@@ -246,3 +246,35 @@ def test_the_gates_never_skip_a_shape_that_matches(text: str) -> None:
     running every shape would, in any letter case."""
     for variant in (text, text.upper(), text.lower(), f"x {text} y\n{text}"):
         assert mask_credentials(variant) == _every_shape_in_turn(variant), variant
+
+
+# -- the other ways text leaves the bot: logs and digest signatures ------------------------------
+LEAKY_LINES = [
+    ("connect postgres://admin:Pg4dminPW@db:5432/app failed", "Pg4dminPW"),
+    ('login {"password": "hunter2zz"} rejected', "hunter2zz"),
+    ("OpenAI 401 for sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z", "Ab3dEf6hIj9kLm2nOp5qRs8t"),
+    (f"aws_secret_access_key={AWS_SECRET} expired", AWS_SECRET),
+]
+
+
+@pytest.mark.parametrize(("line", "secret"), LEAKY_LINES)
+def test_log_lines_mask_the_new_shapes(line: str, secret: str) -> None:
+    import json
+    import logging
+
+    from bot.logs import JsonFormatter
+
+    record = logging.LogRecord("bot", logging.WARNING, __file__, 1, "DynamoDB said: %s", (line,), None)
+    record.detail = {"error": line}
+    out = json.loads(JsonFormatter().format(record))
+    assert secret not in out["msg"] and out["msg"].startswith("DynamoDB said: ") and MASKED in out["msg"]
+    assert secret not in out["detail"]["error"] and MASKED in out["detail"]["error"]
+
+
+@pytest.mark.parametrize(("line", "secret"), LEAKY_LINES)
+def test_digest_signatures_mask_the_new_shapes(line: str, secret: str) -> None:
+    from bot.data.digest import normalise
+
+    signature = normalise(line)
+    assert secret not in signature and secret[:8] not in signature
+    assert "masked credential" in signature
