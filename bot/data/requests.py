@@ -463,10 +463,14 @@ class Requests:
             ours = self._committed_with(req.id, approver, token)
             if ours is not None:
                 return ours
-            current = self.get(req.id)
-            state = current.status.value if current else "unknown"
+            try:
+                current = self.get(req.id)
+                state = f"is {current.status.value}" if current else "is gone"
+            except (ClientError, BotoCoreError):
+                state = "could not be read (see /ddb history)"
+            # never "nothing changed": a commit still in flight may yet land
             raise StoreError(f"DynamoDB did not answer the approval ({type(exc).__name__}); the "
-                             f"request is {state}. Approve again to retry: it cannot run twice",
+                             f"request {state}. Approve again to retry: it cannot run twice",
                              type(exc).__name__) from exc
         return self.get(req.id) or req
 

@@ -444,7 +444,8 @@ def test_no_answer_and_no_commit_says_so_and_can_be_approved_again(
     lose_answers(None, forward=False)  # nothing reaches DynamoDB
     res = approve(services, rid)
     assert isinstance(res, ErrorResult), res
-    assert "did not answer" in res.message and "PENDING" in res.message
+    assert "did not answer" in res.message and "is PENDING" in res.message
+    assert "nothing was changed" not in res.message
     assert data_tables(ddb) == before
     assert status(ddb, rid) == "PENDING"
 
