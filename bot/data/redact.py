@@ -8,43 +8,24 @@ and any string that *looks* like a credential is masked whatever attribute holds
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.data.credentials import MASKED, mask_credentials
 from bot.data.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table
 
 REDACTED = "[redacted]"
-MASKED = "[masked credential]"
-
-# Credential shapes: Slack tokens, bearer headers, AWS access key ids, JWTs, common
-# provider secret prefixes, and PEM private keys.
-_CREDENTIAL = re.compile(
-    r"(?:xox[abposre]-[A-Za-z0-9-]{8,}"
-    r"|xapp-[A-Za-z0-9-]{8,}"
-    r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
-    # AWS key ids and JWTs are found even glued to other text (``keyAKIA…``, ``xeyJ…``)
-    r"|(?<![A-Z0-9])(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}(?![A-Z0-9])"
-    r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
-    r"|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}"
-    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
-    r"|\bya29\.[A-Za-z0-9_.-]{10,}"
-    r"|\b1//[A-Za-z0-9_-]{10,}"
-    r"|(?i:basic)\s+[A-Za-z0-9+/]{12,}={0,2}"
-    r"|(?i:(?:access|refresh|id)_token|api_key|api_secret|client_secret|password)=[^\s&\"']{6,}"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$))"
-)
+__all__ = ["MASKED", "REDACTED", "looks_like_credential", "mask_text", "redact_any", "redact_item",
+           "redact_value"]
 
 
 def mask_text(text: str) -> str:
-    """Mask credential-looking substrings of free text (messages, logs, errors)."""
-    if not text:
-        return text
-    return _CREDENTIAL.sub(MASKED, text)
+    """Mask the secret part of credential-looking substrings of free text."""
+    return mask_credentials(text) if text else text
 
 
 def looks_like_credential(text: str) -> bool:
-    return bool(_CREDENTIAL.search(text))
+    return mask_credentials(text) != text
 
 
 def _prefix(value: Any) -> str:

@@ -97,6 +97,7 @@ class WriteRequest:
     error: str | None = None
     secret_touched: bool = False
     stage: str = ""  # the stage whose tables it changes; another stage's bot refuses it
+    exec_token: str | None = None  # the ClientRequestToken of the transaction that executed it
 
     # -- presentation ---------------------------------------------------------------------
     def preview(self) -> list[tuple[str, str, str]]:
@@ -432,41 +433,78 @@ class Requests:
     def _run_transaction(self, req: WriteRequest, approver: str, now: int) -> WriteRequest:
         table, full = resolve_table(req.table, self.store.stage)
         data_op = _data_operation(req, table, full)
-        names = {"#st": "status", "#db": "decided_by", "#da": "decided_at", "#ex": "expires_at"}
+        # one token per approval attempt: its retries are idempotent, while another
+        # approver's (or a second click's) transaction is never taken for a replay. It is
+        # stored with EXECUTED, so a commit whose answer was lost can be recognised.
+        token = f"exec-{req.id}-{secrets.token_hex(4)}"
+        names = {"#st": "status", "#db": "decided_by", "#da": "decided_at", "#ex": "expires_at",
+                 "#tk": "exec_token"}
         values = serialize_item({":pending": Status.PENDING.value, ":done": Status.EXECUTED.value,
-                                 ":who": approver, ":now": now})
+                                 ":who": approver, ":now": now, ":tok": token})
         state_op = {"Update": {
             "TableName": self.table,
             "Key": serialize_item({"pk": REQ_PK, "sk": req.id}),
-            "UpdateExpression": "SET #st = :done, #db = :who, #da = :now",
+            "UpdateExpression": "SET #st = :done, #db = :who, #da = :now, #tk = :tok",
             "ConditionExpression": "#st = :pending AND #ex > :now",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
         try:
-            # one token per approval attempt: its retries are idempotent, while another
-            # approver's (or a second click's) transaction is never taken for a replay
-            self._transact([data_op, state_op], f"exec-{req.id}-{secrets.token_hex(4)}")
+            self._transact([data_op, state_op], token)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code != "TransactionCanceledException":
-                raise StoreError(f"DynamoDB transaction failed: {code}: "
-                                 f"{exc.response.get('Error', {}).get('Message')}", code) from exc
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                # the request is no longer pending (someone else decided) or has expired
+            # a retry of a transaction whose answer was lost (timeout, reset) fails its own
+            # conditions once the token is no longer remembered: this approval ran it
+            ours = self._committed_with(req.id, approver, token)
+            if ours is not None:
+                return ours
+            return self._cancelled(req, approver, now, exc)
+        except BotoCoreError as exc:
+            ours = self._committed_with(req.id, approver, token)
+            if ours is not None:
+                return ours
+            try:
                 current = self.get(req.id)
-                if current and current.status is Status.PENDING:
-                    self.expire(current)
-                return self._already(req.id)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                self._transition(req.id, Status.PENDING, {
-                    "status": Status.STALE.value, "decided_by": approver, "decided_at": now,
-                    "error": "the item changed since the preview; nothing was written"})
-                return self.get(req.id) or req
-            raise StoreError(f"DynamoDB transaction cancelled: {reasons}", code) from exc
+                state = f"is {current.status.value}" if current else "is gone"
+            except (ClientError, BotoCoreError):
+                state = "could not be read (see /ddb history)"
+            # never "nothing changed": a commit still in flight may yet land
+            raise StoreError(f"DynamoDB did not answer the approval ({type(exc).__name__}); the "
+                             f"request {state}. Approve again to retry: it cannot run twice",
+                             type(exc).__name__) from exc
         return self.get(req.id) or req
+
+    def _committed_with(self, request_id: str, approver: str, token: str) -> WriteRequest | None:
+        """The request, if this approver's transaction (``token``) executed it; else None."""
+        try:
+            current = self.get(request_id)
+        except (ClientError, BotoCoreError):
+            return None
+        if current and current.status is Status.EXECUTED and current.decided_by == approver \
+                and current.exec_token == token:
+            return current
+        return None
+
+    def _cancelled(self, req: WriteRequest, approver: str, now: int,
+                   exc: ClientError) -> WriteRequest:
+        """A transaction DynamoDB refused (not ours in the end): stale, decided or an error."""
+        code = exc.response.get("Error", {}).get("Code")
+        if code != "TransactionCanceledException":
+            raise StoreError(f"DynamoDB transaction failed: {code}: "
+                             f"{exc.response.get('Error', {}).get('Message')}", code) from exc
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            # the request is no longer pending (someone else decided) or has expired
+            current = self.get(req.id)
+            if current and current.status is Status.PENDING:
+                self.expire(current)
+            return self._already(req.id)
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            self._transition(req.id, Status.PENDING, {
+                "status": Status.STALE.value, "decided_by": approver, "decided_at": now,
+                "error": "the item changed since the preview; nothing was written"})
+            return self.get(req.id) or req
+        raise StoreError(f"DynamoDB transaction cancelled: {reasons}", code) from exc
 
     def _transact(self, items: list[dict[str, Any]], token: str) -> None:
         """TransactWriteItems; a cancellation for throttling or a conflict is retried.
@@ -619,7 +657,8 @@ def _gsi_params(full: str, gsi: Gsi, kind: Kind) -> dict[str, Any]:
 
 # -- (de)serialisation of the request item ---------------------------------------------------
 _SIMPLE = ("id", "table", "requester", "created_at", "expires_at", "text", "channel", "stage",
-           "message_channel", "message_ts", "decided_by", "decided_at", "reason", "error")
+           "message_channel", "message_ts", "decided_by", "decided_at", "reason", "error",
+           "exec_token")
 
 
 def _to_item(req: WriteRequest) -> dict[str, Any]:

@@ -255,3 +255,30 @@ def test_secrets_never_in_request_message(bot: Any) -> None:
     text = json.dumps(_updates(bot)[0].body) + json.dumps(scan_all(bot.services.client)["mfh-dev-ddb-bot"])
     for secret in demo.DEMO_SECRETS:
         assert secret not in text
+
+
+def test_approval_whose_answer_was_lost_after_the_commit_is_shown_executed(bot: Any) -> None:
+    """DynamoDB commits the approval's transaction, the answer never arrives (dropped at
+    botocore's HTTP layer after moto committed, as a read timeout): the message in Slack
+    says EXECUTED by the approver, never "refused … nothing changed"."""
+    from botocore.exceptions import ReadTimeoutError
+    from moto.core.models import botocore_stubber
+
+    request_id = _request(bot, f"update users {demo.DEMO_USER_ID} set status=disabled")
+    lost: list[str] = []
+
+    def drop(request: Any, event_name: str, **_kw: Any) -> None:
+        if lost:
+            return None  # the retry reaches moto, which fails its conditions
+        lost.append(event_name)
+        botocore_stubber(event_name=event_name, request=request)  # moto commits
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    bot.services.client.meta.events.register("before-send.dynamodb.TransactWriteItems", drop)
+    bot.sender.click(ids.APPROVE, request_id, user="U_BOB")
+    text = json.dumps(_updates(bot)[0].body)
+    assert lost
+    assert "EXECUTED" in text and "<@U_BOB>" in text
+    assert "nothing changed" not in text and "refused" not in text.lower()
+    assert _user(bot)["status"] == {"S": "disabled"}
+    assert bot.services.requests.get(request_id).status.value == "EXECUTED"

@@ -161,3 +161,78 @@ def test_bot_token_only_goes_to_slack_in_the_authorization_header(bot: Any) -> N
         assert "xoxb-test-token" not in json.dumps(call.body)
         if call.path.startswith("/api/"):
             assert call["auth"] == "Bearer xoxb-test-token"
+
+
+# -- credential shapes in ordinary attributes, through every surface (issue 9, items 2-3) --------
+LEAKY_EXEC = "exec-leaky-0001"
+# (as stored, the secret part that must never be shown, what stays around it)
+LEAKS = [
+    ("postgres://admin:Pg4dminPW@db:5432/app", "Pg4dminPW", "postgres://admin:"),
+    ("https://deploy:GitPW9x@git.example.com/x.git", "GitPW9x", "https://deploy:"),
+    ('config {"password": "hunter2zz"}', "hunter2zz", "password"),
+    ("retry with passwd=Passwd77&user=ada", "Passwd77", "passwd="),
+    ("OPENAI sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z failed", "Ab3dEf6hIj9kLm2nOp5qRs8t", "OPENAI "),
+    ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG",
+     "aws_secret_access_key="),
+]
+
+
+def _seed_leaky_execution(bot: Any) -> None:
+    item = {"execution_id": {"S": LEAKY_EXEC}, "account_id": {"S": demo.DEMO_ACCOUNT_ID},
+            "helper_id": {"S": demo.DEMO_HELPER_ID}, "status": {"S": "failed"},
+            "created_at": {"S": "2026-11-29T20:51:24Z"}}
+    for i, (value, _, _) in enumerate(LEAKS):
+        item[f"note_{i}"] = {"S": value}
+    bot.services.client.put_item(TableName="mfh-dev-executions", Item=item)
+
+
+def _assert_masked(text: str) -> None:
+    for _, secret, kept in LEAKS:
+        assert secret not in text, secret
+        assert kept in text, kept
+    assert "[masked credential]" in text
+
+
+def test_credential_shapes_are_masked_in_replies_json_requests_and_console(bot: Any) -> None:
+    """Claim: URL passwords, keyword=value, provider keys and AWS secret keys are masked in a
+    reply, its Show JSON, the approval request, history and the console; the text around
+    each (key name, scheme, user) stays."""
+    import io
+
+    from bot.console import Console
+
+    _seed_leaky_execution(bot)
+    bot.sender.slash(f"get executions {LEAKY_EXEC}")
+    reply = bot.slack.wait_for("/response/")[0].body
+    _assert_masked(json.dumps(reply))
+    bot.sender.click(ids.SHOW_JSON, _buttons(reply)[ids.SHOW_JSON])
+    _assert_masked(json.dumps(bot.slack.wait_for("/response/", 2)[1].body))
+    # the request message in the approval channel shows the before → after preview
+    request_id = _request(bot, f"update executions {LEAKY_EXEC} set status=retried")
+    bot.sender.slash(f"delete executions {LEAKY_EXEC}")
+    posted = bot.slack.wait_for("/api/chat.postMessage", 2)
+    _assert_masked(json.dumps(posted[1].body))
+    bot.sender.click(ids.APPROVE, request_id, user="U_BOB")
+    history = io.StringIO()
+    console = Console(bot.services, "U_ALICE", out=history, err=io.StringIO())
+    assert console.one(f"/ddb get executions {LEAKY_EXEC}") == 0
+    assert console.one("/ddb history --limit 5") == 0
+    _assert_masked(history.getvalue())
+
+
+def test_auth_card_keeps_the_line_after_token_type(bot: Any) -> None:
+    """Claim: a mask never crosses a line: ``token_type  Bearer`` and the next attribute
+    (``updated_at``) are shown as stored, in Slack and in the console."""
+    import io
+
+    from bot.console import Console
+
+    bot.sender.slash(f"auth {demo.DEMO_CONNECTION_ID}")
+    text = json.dumps(bot.slack.wait_for("/response/")[0].body)
+    assert "Bearer" in text and "updated_at" in text and "[masked credential]" not in text
+    out = io.StringIO()
+    assert Console(bot.services, "U_ALICE", out=out, err=io.StringIO()).one(
+        f"/ddb auth {demo.DEMO_CONNECTION_ID}") == 0
+    rows = {ln.split()[0]: ln.split(None, 1)[-1] for ln in out.getvalue().splitlines() if ln.strip()}
+    assert rows["token_type"] == "Bearer"
+    assert rows["updated_at"].startswith("20") and "masked" not in out.getvalue()

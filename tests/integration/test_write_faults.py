@@ -354,6 +354,120 @@ def test_lost_response_after_commit_is_retried_idempotently(
     assert outcomes(ddb, rid).count(("approve", "EXECUTED")) == 1
 
 
+# == a commit whose answer never arrives (timeout, reset) =========================================
+@pytest.fixture
+def lose_answers(ddb: Any) -> Callable[..., list[str]]:
+    """``lose_answers(n)``: the next ``n`` TransactWriteItems reach moto, commit, and their
+    answer is lost on the way back (a ReadTimeoutError where botocore's HTTP layer reads it).
+
+    moto answers through botocore's ``before-send`` event; this hook, more specific, runs
+    first, hands the request to moto's own handler (so DynamoDB really commits) and then
+    raises what a dropped connection raises. botocore classifies and retries it as it would
+    against DynamoDB. Returns the tokens of the calls whose answers were lost. ``before``
+    runs before the first call goes out (a racing approver).
+    """
+    from botocore.exceptions import ReadTimeoutError
+    from moto.core.models import botocore_stubber
+
+    def install(n: int | None, before: Callable[[], Any] | None = None,
+                forward: bool = True) -> list[str]:
+        lost: list[str] = []
+        pending_before = [before]
+
+        def drop(request: Any, event_name: str, **_kw: Any) -> None:
+            if n is not None and len(lost) >= n:
+                return None  # moto answers normally
+            if pending_before[0] is not None:
+                run, pending_before[0] = pending_before[0], None
+                run()
+            body = json.loads(request.body)
+            lost.append(body.get("ClientRequestToken", ""))
+            if forward:
+                botocore_stubber(event_name=event_name, request=request)
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+        ddb.meta.events.register("before-send.dynamodb.TransactWriteItems", drop)
+        return lost
+
+    return install
+
+
+def test_lost_answer_then_conditional_failure_is_reported_as_executed(
+        services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
+        lose_answers: Callable[..., list[str]]) -> None:
+    """moto forgets tokens (as DynamoDB does after 10 minutes): the retry fails its
+    conditions, the request is read back, and it is this approver's commit."""
+    from bot.render.text import render_text
+
+    rid = request(services)
+    lost = lose_answers(1)
+    done = executed(approve(services, rid))
+    assert len(lost) == 1 and len(backoff) == 1  # botocore retried the timed-out call once
+    assert done.decided_by == "U_B"
+    assert helper(ddb)["execution_count"] == Decimal(42)
+    assert status(ddb, rid) == "EXECUTED"
+    assert outcomes(ddb, rid) == [("request", "PENDING"), ("approve", "EXECUTED")]
+    shown = render_text(done)
+    assert "EXECUTED" in shown and "nothing changed" not in shown and "refused" not in shown
+
+
+def test_lost_answer_is_retried_with_the_same_token_and_succeeds(
+        services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
+        idempotency: dict[str, str], lose_answers: Callable[..., list[str]]) -> None:
+    """As DynamoDB does within 10 minutes: the same token answers success, writes nothing."""
+    rid = request(services)
+    lost = lose_answers(1)
+    executed(approve(services, rid))
+    assert list(idempotency) == lost  # the retry carried the committed call's token
+    assert helper(ddb)["execution_count"] == Decimal(42)
+    assert outcomes(ddb, rid).count(("approve", "EXECUTED")) == 1
+
+
+def test_every_answer_lost_after_the_commit_is_still_executed(
+        services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
+        lose_answers: Callable[..., list[str]]) -> None:
+    """botocore gives up (all its attempts timed out): the read-back finds the commit."""
+    rid = request(services)
+    lost = lose_answers(None)
+    done = executed(approve(services, rid))
+    assert len(lost) == 7 and len(set(lost)) == 1  # botocore's attempts, one token
+    assert done.decided_by == "U_B"
+    assert helper(ddb)["execution_count"] == Decimal(42)
+    assert outcomes(ddb, rid).count(("approve", "EXECUTED")) == 1
+
+
+def test_no_answer_and_no_commit_says_so_and_can_be_approved_again(
+        services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
+        lose_answers: Callable[..., list[str]]) -> None:
+    rid = request(services)
+    before = data_tables(ddb)
+    lose_answers(None, forward=False)  # nothing reaches DynamoDB
+    res = approve(services, rid)
+    assert isinstance(res, ErrorResult), res
+    assert "did not answer" in res.message and "is PENDING" in res.message
+    assert "nothing was changed" not in res.message
+    assert data_tables(ddb) == before
+    assert status(ddb, rid) == "PENDING"
+
+
+def test_another_approver_who_executed_first_is_still_a_refusal(
+        services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
+        lose_answers: Callable[..., list[str]]) -> None:
+    """U_B's first attempt is lost before it reaches DynamoDB while U_C executes; U_B's
+    retry fails its conditions, and the read-back shows U_C's commit, not U_B's."""
+    rid = request(services)
+    others: list[Any] = []
+    lose_answers(1, before=lambda: others.append(approve(services, rid, "U_C")), forward=False)
+    res = approve(services, rid, "U_B")
+    executed(others[0])
+    assert isinstance(res, RequestResult) and not res.ok, res
+    assert "already EXECUTED by <@U_C>" in (res.refusal or "")
+    assert helper(ddb)["execution_count"] == Decimal(42)
+    assert outcomes(ddb, rid).count(("approve", "EXECUTED")) == 1
+    refusal = f"request {rid} is already EXECUTED by <@U_C>; nothing changed"
+    assert ("approve refused", refusal) in outcomes(ddb, rid)
+
+
 # == GSI changes when UpdateTable fails ==========================================================
 def test_update_table_error_marks_the_gsi_request_failed(
         services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
