@@ -200,15 +200,15 @@ def test_projection_with_names_and_nested_path(ctx: Context, data: Any) -> None:
 
 def test_get_item_projection_and_query(ctx: Context, data: Any) -> None:
     res = run(ctx, SEED_GET + " --projection-expression \"email, #s\""
-              " --expression-attribute-names '{\"#s\":\"status\"}' --query Item.status")
+              " --expression-attribute-names '{\"#s\":\"status\"}' --query Item.status.S")
     assert isinstance(res, JsonResult), res
     assert res.data == "active"
 
 
 def test_jmespath_over_query_items(ctx: Context, data: Any) -> None:
-    res = run(ctx, SEED_EXECUTIONS + " --query 'Items[].[execution_id, duration_ms]'")
+    res = run(ctx, SEED_EXECUTIONS + " --query 'Items[].[execution_id.S, duration_ms.N]'")
     assert isinstance(res, JsonResult), res
-    assert res.data[:2] == [["exec-14", 114], ["exec-13", 113]]
+    assert res.data[:2] == [["exec-14", "114"], ["exec-13", "113"]]
     assert len(res.data) == 10
 
 
@@ -250,11 +250,15 @@ def test_filtered_projected_pages_continue_exactly(ctx: Context, data: Any) -> N
     assert seen == [{"email": i["email"]} for i in direct]
 
 
-def test_large_max_items_is_capped_per_page(ctx: Context, data: Any) -> None:
-    res = run(ctx, "aws dynamodb scan --table-name mfh-dev-users --max-items 1000")
-    assert isinstance(res, ItemsResult), res
-    assert len(res.items) == 15
-    assert any("100 items a page" in n for n in res.notes)
+def test_reading_stops_at_the_cap_and_says_so(ctx: Context, data: Any) -> None:
+    ctx.store.read_cap = 6
+    res = run(ctx, "aws dynamodb scan --table-name mfh-dev-users --page-size 4 --query Count")
+    assert isinstance(res, JsonResult), res
+    assert res.data == 8  # two pages of 4: the page that reached the cap is kept whole
+    assert any("counted the first 8 items; the CLI would read on" in n for n in res.notes)
+    ctx.store.read_cap = 1000
+    assert run(ctx, "aws dynamodb scan --table-name mfh-dev-users --page-size 4 --query Count"
+               ).data == 15
 
 
 def test_secrets_stay_redacted_through_query(ctx: Context, ddb: Any) -> None:
@@ -263,14 +267,14 @@ def test_secrets_stay_redacted_through_query(ctx: Context, ddb: Any) -> None:
     res = run(ctx, "aws dynamodb get-item --table-name platform-connection-auths"
               " --key '{\"auth_id\":{\"S\":\"auth-1\"}}' --query Item.access_token")
     assert isinstance(res, JsonResult), res
-    assert res.data == "[redacted]"
+    assert res.data == {"S": "[redacted]"}
 
 
 # -- bad input --------------------------------------------------------------------------
 USAGE_MARK = "aws dynamodb <op>"
 
 BAD = {
-    "unknown op": ("aws dynamodb batch-get-item --table-name users", "unknown operation"),
+    "unknown op": ("aws dynamodb transact-get-items --table-name users", "unknown operation"),
     "not dynamodb": ("aws s3 ls", "only `aws dynamodb"),
     "unknown flag": (SEED_SCAN + " --segment 1", "unknown flag `--segment`"),
     "malformed key json": (
