@@ -282,9 +282,8 @@ def _text(call: AwsCall, doc: dict[str, Any], pages: list[dict[str, Any]] | None
     for i, page in enumerate(pages):
         current: dict[str, Any] = {"ConsumedCapacity": page.get("ConsumedCapacity")} \
             if i == 0 and call.op != "list-tables" else {}
-        for key in keys:
-            if key in page:
-                current[key] = page[key]
+        for key in keys:  # as the CLI: every result key, None where the page has none
+            current[key] = page.get(key)
         out.append(format_text(_search(call, current)))
     if doc.get("NextToken"):
         out.append(format_text(_search(call, {"NextToken": {"NextToken": doc["NextToken"]}})))
