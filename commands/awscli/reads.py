@@ -170,14 +170,14 @@ def _pages(it: PageIterator) -> Iterator[dict[str, Any]]:
 
 
 def _redact(call: AwsCall, ctx: Context, resp: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a typed response with every item redacted, bytes as base64."""
+    """A copy of a typed response with every item redacted (bytes stay bytes until shown)."""
     share = _sharing(ctx)
     out = dict(resp)
     if "Items" in out:
         out["Items"] = [redact_typed(i, call.table, share) for i in out["Items"]]
     if "Item" in out:
         out["Item"] = redact_typed(out["Item"], call.table, share)
-    return jsonable(out)  # type: ignore[no-any-return]
+    return out
 
 
 def _sharing(ctx: Context) -> bool:
@@ -255,6 +255,7 @@ def answer(call: AwsCall, ctx: Context, doc: Any, notes: list[str] | None = None
            pages: list[dict[str, Any]] | None = None) -> Result:
     """The CLI-shaped response, or what ``--query`` selects from it, as --output asks."""
     notes = list(call.notes) if notes is None else notes
+    doc = jsonable(doc)
     if call.output == "text":
         return TextResult(title=title(call), notes=notes,
                           sections=[("", f"```\n{_text(call, doc, pages)}```")])
@@ -279,7 +280,7 @@ def _text(call: AwsCall, doc: dict[str, Any], pages: list[dict[str, Any]] | None
         return format_text(_search(call, doc))
     keys = ["TableNames"] if call.op == "list-tables" else ["Items", "Count", "ScannedCount"]
     out = []
-    for i, page in enumerate(pages):
+    for i, page in enumerate(jsonable(pages)):
         current: dict[str, Any] = {"ConsumedCapacity": page.get("ConsumedCapacity")} \
             if i == 0 and call.op != "list-tables" else {}
         for key in keys:  # as the CLI: every result key, None where the page has none

@@ -43,7 +43,7 @@ CASES: dict[str, str] = {
     "scan-length": f"aws dynamodb scan {U} --query 'length(Items)'",
     "scan-sort-by": f"aws dynamodb scan {U} --query 'sort_by(Items, &user_id.S)[].user_id.S'",
     "scan-big-numbers": f"aws dynamodb scan {U} --query 'Items[].score.N'",
-    "scan-filter-projection": f"aws dynamodb scan {U} --query \"Items[?status.S=='disabled'].[user_id.S, score.N]\"",  # noqa: E501
+    "scan-filter-projection": f"aws dynamodb scan {U} --query \"Items[?status.S=='disabled'].[user_id.S, score.N]\"",
     "scan-whole": f"aws dynamodb scan {U}",
     # paging with the CLI's meaning
     "scan-select-count": f"aws dynamodb scan {U} --select COUNT",
@@ -69,10 +69,10 @@ CASES: dict[str, str] = {
     "filter-size-between": (f"aws dynamodb scan {U} --filter-expression 'size(email) BETWEEN :a AND :b' "
                             "--expression-attribute-values ':a={N=15},:b={N=16}' --query 'Items[].email.S'"),
     "filter-contains-set": (f"aws dynamodb scan {U} --filter-expression 'contains(#t, :t)' "
-                            "--expression-attribute-names '#t=tags' --expression-attribute-values ':t={S=beta}' --query 'Items[].[user_id.S, tags]'"),
-    "filter-exists-blob": (f"aws dynamodb scan {U} --filter-expression 'attribute_exists(#b)' --expression-attribute-names '#b=blob' "
+                            "--expression-attribute-names '#t=tags' --expression-attribute-values ':t={S=beta}' --query 'Items[].[user_id.S, tags]'"),  # noqa: E501
+    "filter-exists-blob": (f"aws dynamodb scan {U} --filter-expression 'attribute_exists(#b)' --expression-attribute-names '#b=blob' "  # noqa: E501
                            "--query 'Items[].[user_id.S, blob]'"),
-    "filter-not-exists": (f"aws dynamodb scan {U} --filter-expression 'NOT attribute_exists(#t)' --expression-attribute-names '#t=tags' "
+    "filter-not-exists": (f"aws dynamodb scan {U} --filter-expression 'NOT attribute_exists(#t)' --expression-attribute-names '#t=tags' "  # noqa: E501
                           "--query 'length(Items)'"),
     "filter-begins-with": (f"aws dynamodb scan {U} --filter-expression 'begins_with(user_id, :p)' "
                            "--expression-attribute-values ':p={S=user:u-1}' --query 'Items[].user_id.S'"),
@@ -149,11 +149,23 @@ CLI_TEXT = {"seed-query-executions": SEED_EXEC.replace("--scan-index-forward fal
                                                        "--no-scan-index-forward")}
 
 
+# differences on purpose (README, "Differences from the aws CLI"): run by both, compared below
+DIFFS: dict[str, str] = {
+    "secret": ("aws dynamodb get-item --table-name mfh-dev-platform-connection-auths "
+               "--key auth_id={S=auth-1}"),
+    "list-tables": "aws dynamodb list-tables",
+    "missing-item": f"aws dynamodb get-item {U} --key user_id={{S=user:nobody}}",
+    "scan-index-forward-false": SEED_EXEC,
+    "output-table": f"aws dynamodb describe-table {U} --query Table.TableName --output table",
+}
+
+
 @pytest.fixture(scope="module")
 def cli_results(cli: Any) -> dict[str, dict[str, Any]]:
-    ids = list(CASES)
-    results = cli.run_many([CLI_TEXT.get(i, CASES[i]) for i in ids])
-    return dict(zip(ids, results, strict=True))
+    texts = {**{i: CLI_TEXT.get(i, t) for i, t in CASES.items()},
+             **{f"diff:{i}": t for i, t in DIFFS.items()}}
+    results = cli.run_many(list(texts.values()))
+    return dict(zip(texts, results, strict=True))
 
 
 def bot(services: Any, text: str) -> Result:
@@ -185,3 +197,136 @@ def test_same_data_as_the_aws_cli(case: str, services: Any, cli_results: dict[st
     expected = cli_data(cli_results[case], CASES[case])
     got = bot_data(bot(services, CASES[case]))
     assert got == expected
+
+
+# -- continuation: the CLI's tokens continue in the bot and the bot's in the CLI ---------------
+def test_tokens_continue_both_ways(services: Any, cli: Any, cli_results: dict[str, Any]) -> None:
+    base = CASES["scan-page-size-max-items"]  # pages of 3, 7 items: the token cuts a page
+    cli_first = cli_data(cli_results["scan-page-size-max-items"], base)
+    token = cli_first["NextToken"]
+    from botocore.paginate import TokenDecoder
+
+    assert TokenDecoder().decode(token)["boto_truncate_amount"] == 1
+    bot_second = bot_data(bot(services, f"{base} --starting-token {token}"))
+    bot_token = bot_second["NextToken"]
+    cli_second, cli_third = cli.run_many([f"{base} --starting-token {token}",
+                                          f"{base} --starting-token {bot_token}"])
+    assert bot_second == cli_data(cli_second, base)
+    bot_third = bot_data(bot(services, f"{base} --starting-token {bot_token}"))
+    assert bot_third == cli_data(cli_third, base)
+    seen = [i["user_id"]["S"] for page in (cli_first, bot_second, bot_third) for i in page["Items"]]
+    everything = bot_data(bot(services, f"aws dynamodb scan {U} --query 'Items[].user_id.S'"))
+    assert seen == everything[:21] and len(set(seen)) == 21
+
+
+def test_next_page_button_continues_with_the_cli_token(services: Any, cli_results: dict[str, Any]) -> None:
+    from commands.results import ItemsResult
+
+    ctx = services.context("U_PARITY", "C_OPS")
+    text = CASES["scan-max-items"]
+    first = dispatch(f"/ddb {text}", ctx)
+    assert isinstance(first, ItemsResult) and len(first.items) == 4
+    assert first.next_key == {"NextToken": cli_data(cli_results["scan-max-items"], text)["NextToken"]}
+    ctx.start_key = first.next_key
+    second = dispatch(f"/ddb {text}", ctx)
+    assert isinstance(second, ItemsResult)
+    everything = bot_data(bot(services, f"aws dynamodb scan {U} --query 'Items[].user_id.S'"))
+    assert [i["user_id"] for i in first.items + second.items] == everything[:8]
+
+
+# -- the shorthand parser the bot carries is awscli's ----------------------------------------
+SHORTHANDS = [
+    ("GetItem", "Key", "user_id={S=user:abc-123}"),
+    ("GetItem", "Key", "user_id={S=a},account_id={S=b}"),
+    ("Query", "ExpressionAttributeValues", ":e={S=x},:n={N=12345678901234567890}"),
+    ("Query", "ExpressionAttributeValues", ":b={BOOL=true},:z={NULL=true},:f={BOOL=false}"),
+    ("Query", "ExpressionAttributeValues", ":s={SS=[a,b,c]},:one={SS=a},:ns={NS=[1,2.5]}"),
+    ("Query", "ExpressionAttributeValues", ":l={L=[{S=a},{N=1},{L=[{BOOL=true}]}]}"),
+    ("Query", "ExpressionAttributeValues", ":m={M={a={S=x},b={M={c={NULL=true}}}}}"),
+    ("Query", "ExpressionAttributeValues", ":b={B=aGk=},:bs={BS=[aGk=,aGVsbG8=]}"),
+    ("PutItem", "Item", "id={S='quoted, value'},x={S=\"dq \\\" inside\"},y={S=a\\,b}"),
+    ("PutItem", "Item", "id = {S = spaced} , n={N= 5 }"),
+    ("PutItem", "Item", "id={S=ünïcode ✓},n={N=-1.5E+3}"),
+]
+
+
+@pytest.mark.parametrize(("op", "member", "text"), SHORTHANDS)
+def test_shorthand_parses_as_awscli(client: Any, op: str, member: str, text: str) -> None:
+    from awscli.shorthand import BackCompatVisitor
+    from awscli.shorthand import ShorthandParser as CliParser
+
+    from commands.awscli import shorthand
+
+    shape = client.meta.service_model.operation_model(op).input_shape.members[member]
+    expected = CliParser().parse(text)
+    BackCompatVisitor().visit(expected, shape)
+    assert shorthand.parse(text, shape) == expected
+
+
+def test_bad_shorthand_is_a_clear_error_as_in_the_cli(services: Any) -> None:
+    res = dispatch(f"/ddb aws dynamodb get-item {U} --key 'user_id={{S=abc'", services.context("U_P"))
+    assert not res.ok and "--key: not valid JSON or shorthand" in res.message  # type: ignore[attr-defined]
+    res = dispatch(f"/ddb aws dynamodb get-item {U} --key 'user_id@=file.json'", services.context("U_P"))
+    assert not res.ok and "a file" in res.message  # type: ignore[attr-defined]
+
+
+# -- differences on purpose: each shown by its command ----------------------------------------
+def test_secrets_are_redacted_where_the_cli_shows_them(services: Any, cli_results: dict[str, Any]) -> None:
+    from tests.parity.data import SECRET
+
+    cli_doc = cli_data(cli_results["diff:secret"], DIFFS["secret"])
+    bot_doc = bot_data(bot(services, DIFFS["secret"]))
+    assert cli_doc["Item"]["access_token"] == {"S": SECRET}
+    assert bot_doc["Item"]["access_token"] == {"S": "[redacted]"}
+    cli_doc["Item"]["access_token"] = {"S": "[redacted]"}
+    assert bot_doc == cli_doc
+
+
+def test_list_tables_shows_only_the_stages_tables(services: Any, cli_results: dict[str, Any]) -> None:
+    cli_names = cli_data(cli_results["diff:list-tables"], DIFFS["list-tables"])["TableNames"]
+    bot_names = bot_data(bot(services, DIFFS["list-tables"]))["TableNames"]
+    assert "mfh-dev-ddb-bot" in cli_names and "mfh-dev-ddb-bot" not in bot_names
+    assert bot_names == [n for n in cli_names if n != "mfh-dev-ddb-bot"] and len(bot_names) == 10
+
+
+def test_missing_item_is_said_in_words(services: Any, cli_results: dict[str, Any]) -> None:
+    assert cli_results["diff:missing-item"]["out"] == ""  # the CLI prints nothing
+    res = bot(services, DIFFS["missing-item"])
+    assert not res.ok and "no item with key" in res.message  # type: ignore[attr-defined]
+
+
+def test_seed_scan_index_forward_false_is_accepted(services: Any, cli_results: dict[str, Any]) -> None:
+    assert cli_results["diff:scan-index-forward-false"]["rc"] != 0  # the CLI: Unknown options: false
+    assert bot_data(bot(services, SEED_EXEC)) == cli_data(
+        cli_results["seed-query-executions"], CASES["seed-query-executions"])
+
+
+def test_output_table_is_json_with_a_note(services: Any, cli_results: dict[str, Any]) -> None:
+    assert "|DescribeTable|" in cli_results["diff:output-table"]["out"]  # a drawn table
+    res = bot(services, DIFFS["output-table"])
+    assert isinstance(res, JsonResult) and res.data == "mfh-dev-users"
+    assert any("--output table" in n for n in res.notes)
+
+
+def test_other_tables_are_refused(services: Any) -> None:
+    for text in ("aws dynamodb scan --table-name mfh-prod-users",
+                 "aws dynamodb scan --table-name mfh-dev-ddb-bot",
+                 "aws dynamodb batch-get-item --request-items "
+                 "'{\"payroll\":{\"Keys\":[{\"id\":{\"S\":\"1\"}}]}}'"):
+        res = bot(services, text)
+        assert not res.ok, text
+
+
+def test_writes_become_requests_and_write_nothing(services: Any, client: Any) -> None:
+    from commands.results import RequestResult
+    from tests.conftest import scan_all
+
+    before = scan_all(client)
+    text = ("aws dynamodb update-item --table-name mfh-dev-users --key user_id={S=user:u-01} "
+            "--update-expression 'SET #s = :s' --expression-attribute-names '#s=status' "
+            "--expression-attribute-values ':s={S=disabled}'")
+    res = dispatch(f"/ddb {text}", services.context("U_PARITY", "C_OPS"))
+    assert isinstance(res, RequestResult), res
+    assert res.status == "PENDING" and ("status", "active", "disabled") in [tuple(p) for p in res.preview]
+    after = scan_all(client)
+    assert after["mfh-dev-users"] == before["mfh-dev-users"]
