@@ -154,6 +154,8 @@ def _paging(call: AwsCall, flags: Mapping[str, Any], ctx: Context) -> None:
             why = f"{manual[0]} reads one page" if manual else "--no-paginate"
             raise CommandError(f"{why}; it cannot be combined with {', '.join(paging)} "
                                "(the aws CLI refuses this too)")
+    if call.starting_token is not None:
+        _check_token(call.op, call.starting_token)
     if ctx.start_key is not None:
         # "Next page" of an earlier answer: its CLI token, or the key it stopped at
         if "NextToken" in ctx.start_key and call.paginate:
@@ -164,6 +166,20 @@ def _paging(call: AwsCall, flags: Mapping[str, Any], ctx: Context) -> None:
         text = flags["--exclusive-start-key"]
         call.start_key = attribute_map(text, "--exclusive-start-key",
                                        input_shape(ctx, "query", "ExclusiveStartKey"))
+
+
+def _check_token(op: str, token: str) -> None:
+    """A token as botocore's paginator writes it (the CLI's and the bot's own)."""
+    from botocore.paginate import TokenDecoder
+
+    want = "ExclusiveStartTableName" if op == "list-tables" else "ExclusiveStartKey"
+    try:
+        decoded = TokenDecoder().decode(token)
+    except (ValueError, TypeError, KeyError):
+        decoded = None
+    if not isinstance(decoded, dict) or want not in decoded:
+        raise CommandError(f"--starting-token `{token[:40]}` is not a NextToken of "
+                           f"`aws dynamodb {op}` (from the aws CLI or this bot)")
 
 
 def require_all_used(call: AwsCall) -> None:

@@ -319,6 +319,28 @@ BAD = {
     "zero limit": (SEED_SCAN.replace("--max-items 10", "--limit 0"), "at least 1"),
     "stray positional": (SEED_SCAN + " extra", "unexpected `extra`"),
     "missing item": (SEED_GET.replace("abc-123", "nobody"), "no item with key"),
+    "limit with max-items": (SEED_SCAN + " --limit 3", "cannot be combined with --max-items"),
+    "no-paginate with starting-token": (
+        SEED_SCAN.replace("--max-items 10", "--no-paginate --starting-token abc"),
+        "cannot be combined with --starting-token"),
+    "bad starting token": (SEED_SCAN + " --starting-token not-a-token", "--starting-token"),
+    "bad output": (SEED_SCAN + " --output yaml", "--output `yaml`"),
+    "bad shorthand key": (
+        "aws dynamodb get-item --table-name users --key 'user_id={S=abc'", "not valid JSON or shorthand"),
+    "untyped expression value": (
+        SEED_EMAIL.replace('{":e":{"S":"user@example.com"}}', '{":e":"user@example.com"}'),
+        "each value needs a type"),
+    "size in key condition": (
+        """aws dynamodb query --table-name users --key-condition-expression "size(user_id) = :n" --expression-attribute-values ':n={N=3}'""",  # noqa: E501
+        "key condition"),
+    "file value": ("aws dynamodb get-item --table-name users --key file://key.json", "cannot read files"),
+    "batch-get other stage": (
+        """aws dynamodb batch-get-item --request-items '{"mfh-prod-users":{"Keys":[{"user_id":{"S":"x"}}]}}'""",
+        "outside"),
+    "batch-get bad key": (
+        """aws dynamodb batch-get-item --request-items '{"mfh-dev-users":{"Keys":[{"email":{"S":"x"}}]}}'""",
+        "not part of"),
+    "list-tables with table": ("aws dynamodb list-tables --table-name users", "unknown flag `--table-name`"),
     "filter on queried key": (
         SEED_EMAIL.replace("--region", """--filter-expression "email = :e" --region"""),
         "is a key here",
@@ -349,3 +371,21 @@ def test_context_region_is_used(store: Any, data: Any) -> None:
     res = run(ctx, SEED_GET)
     assert isinstance(res, ErrorResult) and "eu-central-1" in res.message
     assert REGION in res.message
+
+
+def test_size_and_binary_in_filters(ctx: Context, ddb: Any) -> None:
+    # (every item has an email: moto fails size() of a missing attribute, DynamoDB does not)
+    ddb.put_item(TableName=USERS, Item={"user_id": {"S": "u1"}, "blob": {"B": b"hi"}, "email": {"S": "a@b"},
+                                        "tags": {"SS": ["a", "b", "c"]}})
+    ddb.put_item(TableName=USERS, Item={"user_id": {"S": "u2"}, "tags": {"SS": ["a"]}, "email": {"S": "c@d"}})
+    res = run(ctx, "aws dynamodb scan --table-name users --filter-expression 'size(email) > :n"
+              " OR #b = :b' --expression-attribute-names '#b=blob' --expression-attribute-values"
+              " ':n={N=100},:b={B=hi}' --query 'Items[].[user_id.S, blob.B]'")
+    assert isinstance(res, JsonResult), res
+    assert res.data == [["u1", "aGk="]]
+
+
+def test_every_page_is_read_without_max_items(ctx: Context, data: Any) -> None:
+    res = run(ctx, "aws dynamodb scan --table-name users --page-size 4")
+    assert isinstance(res, ItemsResult), res
+    assert len(res.items) == 15 and res.next_key is None and res.scanned == 15
