@@ -78,7 +78,8 @@ def usage() -> str:
     lines = ["/ddb aws dynamodb <op> [flags]   (paste an AWS CLI command)"]
     for op, flags in OP_FLAGS.items():
         kind = "write request" if op in WRITE_OPS else "read"
-        lines.append(f"  {op} ({kind}): {' '.join(flags)}")
+        shown = ("--no-paginate" if f == "--paginate" else f for f in flags)
+        lines.append(f"  {op} ({kind}): {' '.join(shown)}")
     lines.append(f"  every op: {' '.join(GLOBAL)}  (--region must be this bot's)")
     lines.append("  as the aws CLI: every page is read (up to the bot's cap) unless --max-items, "
                  "--limit or --no-paginate; --query is JMESPath over the typed response; "

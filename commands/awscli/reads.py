@@ -9,6 +9,7 @@ with a CLI token. ``--query`` runs over the merged, typed, redacted response.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -204,7 +205,7 @@ def _get_item(call: AwsCall, ctx: Context) -> Result:
     resp = ctx.store.client.get_item(**params)
     resp.pop("ResponseMetadata", None)
     if not resp.get("Item"):
-        shown = jsonable(serialize_item(call.key))
+        shown = json.dumps(jsonable(serialize_item(call.key)))
         raise CommandError(f"no item with key {shown} in {call.full_name}")
     doc = _redact(call, ctx, resp)
     if call.jmespath or call.output:
