@@ -36,7 +36,11 @@ def redact_typed(item: Mapping[str, Any], table: Table | None, mask_pii: bool) -
 
 
 def jsonable(value: Any) -> Any:
-    """As the CLI's JSON encoder prints it: bytes as base64, datetimes as ISO-8601."""
+    """As the CLI v1 prints it: bytes as base64, timestamps as on the wire (epoch seconds).
+
+    The CLI v1's default ``cli_timestamp_format`` is ``none``: a timestamp stays the
+    number DynamoDB sent; botocore here has parsed it into a datetime, so turn it back.
+    """
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -45,7 +49,9 @@ def jsonable(value: Any) -> Any:
         value = value.value
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(bytes(value)).decode()
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, date):
         return value.isoformat()
     return value
 

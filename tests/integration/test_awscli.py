@@ -153,7 +153,7 @@ def test_describe_table_whole_response_is_json_safe(ctx: Context, data: Any) -> 
     res = run(ctx, "aws dynamodb describe-table --table-name users --output json")
     assert isinstance(res, JsonResult), res
     assert res.data["Table"]["TableName"] == USERS
-    assert isinstance(res.data["Table"]["CreationDateTime"], str)
+    assert isinstance(res.data["Table"]["CreationDateTime"], float)  # epoch seconds, as the CLI v1
     json.dumps(res.data)
 
 

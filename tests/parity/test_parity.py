@@ -128,6 +128,10 @@ CASES: dict[str, str] = {
     "describe-keys": f"aws dynamodb describe-table {U} --query Table.KeySchema",
     "describe-gsis": f"aws dynamodb describe-table {E} --query 'sort(Table.GlobalSecondaryIndexes[].IndexName)'",
     "describe-attrs": f"aws dynamodb describe-table {E} --query 'Table.AttributeDefinitions'",
+    "describe-whole": f"aws dynamodb describe-table {U}",
+    "scan-exclusive-start-key": (f"aws dynamodb scan {U} --limit 5 --exclusive-start-key "
+                                 "'{\"user_id\":{\"S\":\"user:u-04\"}}'"),
+    "scan-consumed-capacity": f"aws dynamodb scan {U} --return-consumed-capacity TOTAL --max-items 2",
     "describe-ttl": f"aws dynamodb describe-time-to-live {E}",
     "describe-backups": f"aws dynamodb describe-continuous-backups {U} --query ContinuousBackupsDescription.ContinuousBackupsStatus",  # noqa: E501
     "batch-get": ("aws dynamodb batch-get-item --request-items '{\"mfh-dev-users\":{\"Keys\":"
