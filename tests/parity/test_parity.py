@@ -334,3 +334,19 @@ def test_writes_become_requests_and_write_nothing(services: Any, client: Any) ->
     assert res.status == "PENDING" and ("status", "active", "disabled") in [tuple(p) for p in res.preview]
     after = scan_all(client)
     assert after["mfh-dev-users"] == before["mfh-dev-users"]
+
+
+def test_the_aws_executable_prints_what_the_driver_printed(cli: Any, cli_results: dict[str, Any]) -> None:
+    """One command through the installed ``aws`` entry point: the batch driver is the same CLI."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    aws = shutil.which("aws", path=str(Path(sys.executable).parent))
+    assert aws is not None, "awscli is installed by the test extra"
+    text = CASES["seed-get-item"]
+    proc = subprocess.run([aws, *cli.argv(text)], capture_output=True, text=True, env=cli.env,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == cli_data(cli_results["seed-get-item"], text)
