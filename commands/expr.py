@@ -87,6 +87,8 @@ class Cmp:
     path: str
     op: str  # eq ne lt lte gt gte between in begins_with contains exists not_exists
     values: tuple[Any, ...] = ()
+    # ``size(path) op value``: the comparison is on the attribute's size, a number
+    size: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ class Parser:
         self.count_operator()
         if tok is not None and tok.kind == "word" and tok.text.lower() in FUNCS:
             return self.func()
+        if tok is not None and tok.kind == "word" and tok.text.lower() == "size":
+            return self.size()
         path = self.path()
         tok = self.take()
         if tok.kind == "op":
@@ -231,6 +235,29 @@ class Parser:
         val = self.value(path)
         self.expect(")")
         return Cmp(path, name, (val,))
+
+    def size(self) -> Node:
+        """``size(path) op value`` / ``size(path) BETWEEN a AND b`` (values are numbers)."""
+        self.take()
+        self.expect("(")
+        path = self.path()
+        self.expect(")")
+        tok = self.take()
+        if tok.kind == "op":
+            return Cmp(path, OPS[tok.text], (self.size_value(),), size=True)
+        if tok.text.lower() == "between":
+            lo = self.size_value()
+            self.expect("and")
+            return Cmp(path, "between", (lo, self.size_value()), size=True)
+        raise ExpressionError(f"expected a comparison after `size({path})`, found `{tok.text}`")
+
+    def size_value(self) -> Any:
+        # the size is a number whatever the attribute's declared type
+        table, self.table = self.table, None
+        try:
+            return self.value("size")
+        finally:
+            self.table = table
 
     def path(self) -> str:
         tok = self.take()
@@ -295,7 +322,7 @@ def to_condition(node: Node, cls: type = Attr) -> ConditionBase:
         return left & right if node.op == "and" else left | right
     if isinstance(node, Not):
         return ~to_condition(node.inner, cls)
-    a = cls(node.path)
+    a = cls(node.path).size() if node.size else cls(node.path)
     v = node.values
     if node.op == "between":
         return a.between(v[0], v[1])
@@ -330,7 +357,7 @@ def key_condition(
         if isinstance(n, BoolOp) and n.op == "and":
             flatten(n.left)
             flatten(n.right)
-        elif isinstance(n, Cmp):
+        elif isinstance(n, Cmp) and not n.size:
             parts.append(n)
         else:
             raise ExpressionError("a key condition can only join comparisons with AND")

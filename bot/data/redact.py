@@ -47,6 +47,8 @@ def _pii(attr: str, value: Any) -> Any:
 def redact_value(attr: str, value: Any, pii: frozenset[str] = frozenset()) -> Any:
     """Redact one attribute's value; recurses into maps and lists."""
     if attr in SECRET_ATTRIBUTES:
+        if _typed(value):  # a DynamoDB-typed value ({"S": ...}) stays typed
+            return {"S": REDACTED}
         return REDACTED if value not in (None, "") else value
     if attr in PREFIX_ONLY_ATTRIBUTES and value not in (None, ""):
         return _prefix(value)
@@ -63,6 +65,13 @@ def redact_value(attr: str, value: Any, pii: frozenset[str] = frozenset()) -> An
     if isinstance(value, set | frozenset):
         return {redact_value(attr, v, pii) for v in value}
     return value
+
+
+_TYPE_TAGS = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
+
+
+def _typed(value: Any) -> bool:
+    return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _TYPE_TAGS
 
 
 def redact_item(

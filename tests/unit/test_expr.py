@@ -356,3 +356,18 @@ def test_parse_never_raises_anything_else(text: str, table: Any) -> None:
     # whatever parses also builds, and the built text is placeholders only
     params = build(filter=expr.to_condition(node))
     assert_only_placeholders(params["FilterExpression"])
+
+
+def test_size_is_a_function_not_an_attribute_name() -> None:
+    from boto3.dynamodb.conditions import ConditionExpressionBuilder
+
+    from commands.expr import parse, to_condition
+
+    node = parse("size(tags) > :n AND size(email) BETWEEN :a AND :b", None, values={
+        ":n": 1, ":a": 2, ":b": 9})
+    assert node.left == Cmp("tags", "gt", (1,), size=True)  # type: ignore[union-attr]
+    built = ConditionExpressionBuilder().build_expression(to_condition(node))
+    assert built.condition_expression == "(size(#n0) > :v0 AND size(#n1) BETWEEN :v1 AND :v2)"
+    assert built.attribute_name_placeholders == {"#n0": "tags", "#n1": "email"}
+    with pytest.raises(ExpressionError, match="comparison after `size"):
+        parse("size(tags) begins_with :n", None, values={":n": "x"})

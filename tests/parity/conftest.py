@@ -1,0 +1,94 @@
+"""One moto server, the same data, and the real aws CLI beside the bot.
+
+``cli`` runs a batch of aws CLI commands in one process (tests/parity/cli_driver.py) with
+fake credentials, us-west-2 and ``--endpoint-url`` at the server; the bot talks to the
+same server through its own client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REGION, STAGE
+
+DRIVER = Path(__file__).with_name("cli_driver.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE=str(home / "config"),
+               AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"), HOME=str(home),
+               PYTHONPATH=str(ROOT))
+    return env
+
+
+class Cli:
+    """The real aws CLI against the test's moto server."""
+
+    def __init__(self, endpoint: str, home: Path) -> None:
+        self.endpoint = endpoint
+        self.env = cli_env(home)
+
+    def argv(self, text: str) -> list[str]:
+        words = [w for w in shlex.split(text) if w != "\n"]
+        if words and words[0] == "aws":
+            words = words[1:]
+        if "--output" not in words:
+            words += ["--output", "json"]
+        return [*words, "--endpoint-url", self.endpoint]
+
+    def run_many(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        proc = subprocess.run(
+            [sys.executable, str(DRIVER)], input=json.dumps([self.argv(t) for t in texts]),
+            capture_output=True, text=True, env=self.env, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(endpoint: str) -> Any:
+    from bot.data.aws import dynamodb_client
+    from bot.data.tables import create_platform_tables, create_state_table
+    from tests.parity.data import seed
+
+    client = dynamodb_client(REGION, endpoint, aws_access_key_id="testing",
+                             aws_secret_access_key="testing")
+    create_platform_tables(client, STAGE)
+    create_state_table(client, f"mfh-{STAGE}-ddb-bot")
+    seed(client)
+    return client
+
+
+@pytest.fixture(scope="module")
+def cli(endpoint: str, client: Any, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    return Cli(endpoint, tmp_path_factory.mktemp("aws-home"))
+
+
+@pytest.fixture(scope="module")
+def services(client: Any) -> Any:
+    from bot.config import load_settings
+    from bot.services import Services
+
+    return Services.build(load_settings(), client)
