@@ -27,7 +27,8 @@ from bot.data.redact import redact_item
 from bot.data.schema import Table
 from bot.data.store import build, serialize_item
 from bot.data.values import ValueTypeError, check_type
-from commands import expr
+from commands import expr, secret_guard
+from commands.input_checks import check_jmespath, check_write_values
 from commands.parse import decode_dynamo_json, json_object, load_json, parse_key
 from commands.registry import CommandError, Context, command, tokenize
 from commands.results import ItemsResult, JsonResult, Result
@@ -316,10 +317,12 @@ def _parse_read(call: AwsCall, flags: Mapping[str, Any], ctx: Context) -> None:
     call.projection = _projection_flag(call, flags)
     _select(call, flags.get("--select"))
     call.page_size = _page_size(call, flags)
+    secret_guard.check_index(call.table, call.index, call.op, "--index-name")
     if ctx.start_key is not None:
         call.start_key = dict(ctx.start_key)
     elif _json_text(flags, "--exclusive-start-key"):
-        call.start_key = json_object(flags["--exclusive-start-key"], "--exclusive-start-key")
+        call.start_key = secret_guard.check_start_key(call.table, call.index, json_object(
+            flags["--exclusive-start-key"], "--exclusive-start-key"))
 
 
 def require_all_used(call: AwsCall) -> None:
@@ -362,8 +365,11 @@ def _values(text: str | None) -> dict[str, Any]:
 def _jmespath(text: str | None) -> str | None:
     if text is None:
         return None
+    check_jmespath(text)
     try:
         jmespath.compile(text)
+    except RecursionError:
+        raise CommandError("--query nests too deeply; simplify the expression") from None
     except JMESPathError as exc:
         raise CommandError(f"--query `{text}` is not a valid JMESPath expression: {exc}") from None
     return text
@@ -394,6 +400,8 @@ def _expression(call: AwsCall, text: str, flag: str) -> expr.Node:
     except expr.ExpressionError as exc:
         raise CommandError(f"{flag}: {exc}") from None
     call.used.update(parser.used_names, parser.used_values)
+    secret_guard.check_expression(node, call.table, flag, key_index=call.index,
+                                  key_condition=flag == "--key-condition-expression")
     return node
 
 
@@ -443,7 +451,9 @@ _SEGMENT = re.compile(r"^(#?[A-Za-z_][A-Za-z0-9_-]*)((?:\[\d+\])*)$")
 
 def _projection_flag(call: AwsCall, flags: Mapping[str, Any]) -> tuple[Path, ...]:
     text = flags.get("--projection-expression")
-    return () if text is None else parse_projection(call, text)
+    paths = () if text is None else parse_projection(call, text)
+    secret_guard.check_paths(paths, call.table, "--projection-expression")
+    return paths
 
 
 def parse_projection(call: AwsCall, text: str) -> tuple[Path, ...]:
@@ -627,6 +637,8 @@ def _json_result(call: AwsCall, data: Any, notes: list[str] | None = None) -> Re
     if call.jmespath:
         try:
             data = jmespath.search(call.jmespath, data)
+        except RecursionError:
+            raise CommandError("--query nests too deeply; simplify the expression") from None
         except JMESPathError as exc:
             raise CommandError(f"--query `{call.jmespath}` failed: {exc}") from None
     return JsonResult(title=_title(call), data=data,
@@ -801,6 +813,7 @@ def _write(call: AwsCall, ctx: Context) -> Result:
     if call.op == "update-item":
         set_, remove = parse_update_expression(call)
         require_all_used(call)
+        check_write_values(set_)
         assert call.key is not None
         return submit(ctx, lambda: requests.plan_update(
             call.table.short, call.key, set_, remove, ctx.user_id, touch=False, **common), USAGE)
@@ -810,5 +823,6 @@ def _write(call: AwsCall, ctx: Context) -> Result:
                                                         **common), USAGE)
     assert call.item is not None
     item = {call.table.canonical(k): v for k, v in call.item.items()}
+    check_write_values(item)
     return submit(ctx, lambda: requests.plan_put(call.table.short, item, ctx.user_id, **common),
                   USAGE)

@@ -48,6 +48,16 @@ def _serialize_moto_dynamodb() -> None:
 _serialize_moto_dynamodb()
 
 
+def _moto_compares_like_dynamodb() -> None:
+    """moto raises on mixed-type comparisons where DynamoDB answers false (bot.data.moto_compat)."""
+    from bot.data import moto_compat
+
+    moto_compat.install()
+
+
+_moto_compares_like_dynamodb()
+
+
 @contextmanager
 def moto_dynamodb(seed: bool = False) -> Iterator[Any]:
     """moto's in-process DynamoDB with the ten declared tables and the state table."""
