@@ -14,6 +14,7 @@ Grammar (case-insensitive keywords)::
     func  := begins_with(path, value) | contains(path, value)
            | attribute_exists(path) | attribute_not_exists(path)
            | size(path) op number | size(path) BETWEEN number AND number
+           | size(path) IN '(' number (',' number)* ')'
     op    := = | <> | != | < | <= | > | >=
 """
 
@@ -252,6 +253,16 @@ class Parser:
             lo = self.size_value(path)
             self.expect("and")
             return Cmp(path, "between", (lo, self.size_value(path)), size=True)
+        if tok.text.lower() == "in":
+            self.expect("(")
+            vals = [self.size_value(path)]
+            while self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
+                self.take()
+                vals.append(self.size_value(path))
+            self.expect(")")
+            if len(vals) > 100:
+                raise ExpressionError("IN takes at most 100 values")
+            return Cmp(path, "in", tuple(vals), size=True)
         raise ExpressionError(f"expected a comparison after `size({path})`, found `{tok.text}`")
 
     def size_value(self, path: str) -> Any:
