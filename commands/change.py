@@ -17,8 +17,8 @@ from typing import Any
 from bot.data.requests import PlanError, _forbidden
 from bot.data.schema import SchemaError, Table
 from bot.data.values import ValueTypeError, typed_value
-from commands.parse import parse_key
 from commands.input_checks import check_write_values
+from commands.parse import parse_key
 from commands.registry import CommandError, Context, dispatch, tokenize
 from commands.results import ErrorResult, RequestResult, Result
 
