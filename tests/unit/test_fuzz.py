@@ -816,3 +816,18 @@ def test_expressions_naming_secrets_are_refused_and_read_nothing(
     assert isinstance(result, ErrorResult), (text, result)
     assert f"`{attr}`" in result.message and "Nothing was" in result.message, (text, result.message)
     assert fresh.calls == [], (text, fresh.calls)
+
+
+def test_ci_profile_is_deterministic_and_writes_nothing_into_the_tree() -> None:
+    """`.ci/run` must never fail by chance, nor leave `.hypothesis/` in the checkout."""
+    from pathlib import Path
+
+    from hypothesis.configuration import storage_directory
+
+    if os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci":
+        assert settings.default.derandomize and settings.default.database is None
+        assert FUZZ.derandomize and FUZZ.database is None
+    else:  # ./dev fuzz: random, and failing examples are remembered (outside the tree)
+        assert not FUZZ.derandomize and FUZZ.database is not None
+    root = Path(__file__).resolve().parents[2]
+    assert not storage_directory("x", intent_to_write=False).path.is_relative_to(root)
