@@ -48,6 +48,8 @@ ATTACKS: list[tuple[str, str, str]] = [
      "scan platform-connection-auths --filter \"attribute_exists(access_token[0])\"", "access_token"),
     ("filter of a query", f"query platform-connection-auths connection_id={demo.DEMO_CONNECTION_ID}"
      " --filter \"begins_with(refresh_token, '1//demo-r')\"", "refresh_token"),
+    ("a secret as the partition key of /ddb query",
+     "query platform-connection-auths access_token=ya29.demo-a", "access_token"),
     ("key_hash range through scan", "scan api-keys --filter \"key_hash > '8'\"", "key_hash"),
     ("key_hash prefix through a generic query", f"query api-keys account_id={demo.DEMO_ACCOUNT_ID} "
      "--filter \"begins_with(key_hash, 'ab')\"", "key_hash"),
