@@ -107,10 +107,11 @@ def _demo(settings: Settings, command: str | None, user: str) -> int:
     except ImportError:
         print("the demo needs the local extra: pip install -e '.[local]'", file=sys.stderr)
         return 2
-    from bot.data import demo
+    from bot.data import demo, moto_compat
     from bot.data.aws import dynamodb_client
     from bot.data.tables import create_platform_tables, create_state_table
 
+    moto_compat.install()
     settings = settings.model_copy(update={"aws_endpoint_url_dynamodb": None})
     with mock_aws():
         client = dynamodb_client(settings.aws_region)

@@ -17,6 +17,7 @@ from typing import Any
 from bot.data.requests import PlanError, _forbidden
 from bot.data.schema import SchemaError, Table
 from bot.data.values import ValueTypeError, typed_value
+from commands.input_checks import check_write_values
 from commands.parse import parse_key
 from commands.registry import CommandError, Context, dispatch, tokenize
 from commands.results import ErrorResult, RequestResult, Result
@@ -66,8 +67,8 @@ def _set_lines(table: Table, text: str) -> tuple[list[str], str | None]:
         seen.add(attr)
         try:
             _forbidden(table, [attr])
-            typed_value(table, attr, raw)
-        except (PlanError, ValueTypeError) as exc:
+            check_write_values({attr: typed_value(table, attr, raw)})
+        except (PlanError, ValueTypeError, CommandError) as exc:
             return [], f"{where}{exc}"
         words.append(f"{attr}={raw}")
     return words, None

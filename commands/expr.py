@@ -13,6 +13,8 @@ Grammar (case-insensitive keywords)::
            | path BETWEEN value AND value | path IN '(' value (',' value)* ')'
     func  := begins_with(path, value) | contains(path, value)
            | attribute_exists(path) | attribute_not_exists(path)
+           | size(path) op number | size(path) BETWEEN number AND number
+           | size(path) IN '(' number (',' number)* ')'
     op    := = | <> | != | < | <= | > | >=
 """
 
@@ -21,9 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, In, Key, NotEquals
 
 from bot.data.schema import Table
 from bot.data.values import typed_value
@@ -87,7 +90,7 @@ class Cmp:
     path: str
     op: str  # eq ne lt lte gt gte between in begins_with contains exists not_exists
     values: tuple[Any, ...] = ()
-    # ``size(path) op value``: the comparison is on the attribute's size, a number
+    # ``size(path) op value``: the comparison applies to the attribute's size
     size: bool = False
 
 
@@ -199,7 +202,8 @@ class Parser:
         self.count_operator()
         if tok is not None and tok.kind == "word" and tok.text.lower() in FUNCS:
             return self.func()
-        if tok is not None and tok.kind == "word" and tok.text.lower() == "size":
+        if (tok is not None and tok.kind == "word" and tok.text.lower() == "size"
+                and self.i + 1 < len(self.toks) and self.toks[self.i + 1].text == "("):
             return self.size()
         path = self.path()
         tok = self.take()
@@ -237,27 +241,36 @@ class Parser:
         return Cmp(path, name, (val,))
 
     def size(self) -> Node:
-        """``size(path) op value`` / ``size(path) BETWEEN a AND b`` (values are numbers)."""
+        """``size(path) op n`` / ``size(path) between n and m``: n, m are numbers."""
         self.take()
         self.expect("(")
         path = self.path()
         self.expect(")")
         tok = self.take()
         if tok.kind == "op":
-            return Cmp(path, OPS[tok.text], (self.size_value(),), size=True)
+            return Cmp(path, OPS[tok.text], (self.size_value(path),), size=True)
         if tok.text.lower() == "between":
-            lo = self.size_value()
+            lo = self.size_value(path)
             self.expect("and")
-            return Cmp(path, "between", (lo, self.size_value()), size=True)
+            return Cmp(path, "between", (lo, self.size_value(path)), size=True)
+        if tok.text.lower() == "in":
+            self.expect("(")
+            vals = [self.size_value(path)]
+            while self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
+                self.take()
+                vals.append(self.size_value(path))
+            self.expect(")")
+            if len(vals) > 100:
+                raise ExpressionError("IN takes at most 100 values")
+            return Cmp(path, "in", tuple(vals), size=True)
         raise ExpressionError(f"expected a comparison after `size({path})`, found `{tok.text}`")
 
-    def size_value(self) -> Any:
-        # the size is a number whatever the attribute's declared type
-        table, self.table = self.table, None
-        try:
-            return self.value("size")
-        finally:
-            self.table = table
+    def size_value(self, path: str) -> Any:
+        value = self.value("")  # typed as a literal, not as the attribute's own type
+        if not isinstance(value, Decimal | int) or isinstance(value, bool):
+            raise ExpressionError(f"`size({path})` is a number; compare it with a number, "
+                                  f"not `{value!r}`")
+        return value
 
     def path(self) -> str:
         tok = self.take()
@@ -322,8 +335,15 @@ def to_condition(node: Node, cls: type = Attr) -> ConditionBase:
         return left & right if node.op == "and" else left | right
     if isinstance(node, Not):
         return ~to_condition(node.inner, cls)
-    a = cls(node.path).size() if node.size else cls(node.path)
+    a = cls(node.path)
     v = node.values
+    if node.size:
+        size = a.size()
+        if node.op == "ne":
+            return NotEquals(size, v[0])
+        if node.op == "in":
+            return In(size, list(v))
+        return size.between(v[0], v[1]) if node.op == "between" else getattr(size, node.op)(v[0])
     if node.op == "between":
         return a.between(v[0], v[1])
     if node.op == "in":
@@ -357,12 +377,14 @@ def key_condition(
         if isinstance(n, BoolOp) and n.op == "and":
             flatten(n.left)
             flatten(n.right)
-        elif isinstance(n, Cmp) and not n.size:
+        elif isinstance(n, Cmp):
             parts.append(n)
         else:
             raise ExpressionError("a key condition can only join comparisons with AND")
 
     flatten(node)
+    if any(p.size for p in parts):
+        raise ExpressionError("size() is not allowed in a key condition")
     hashes = [p for p in parts if p.path == hash_key and p.op == "eq"]
     if len(hashes) != 1:
         raise ExpressionError(f"a key condition needs exactly one `{hash_key} = value`")

@@ -50,6 +50,8 @@ def parse_options(
             if name not in flags:
                 known = " ".join(sorted(flags)) or "none"
                 raise CommandError(f"unknown option `{name}` (options: {known})", usage)
+            if name in out.values:
+                raise CommandError(f"`{name}` is given twice; give it once", usage)
             kind = flags[name]
             if kind is None:
                 if eq:

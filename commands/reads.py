@@ -7,7 +7,7 @@ from typing import Any
 from boto3.dynamodb.conditions import ConditionBase, Key
 
 from bot.data.schema import ACCESS_PATTERNS, TABLES, Table
-from commands import expr
+from commands import expr, secret_guard
 from commands.parse import check_limit, parse_key, parse_options
 from commands.registry import REGISTRY, CommandError, Context, command, general_usage
 from commands.results import ItemsResult, Result, TableResult, TextResult
@@ -28,9 +28,11 @@ def _filter(text: str | None, table: Table) -> ConditionBase | None:
     if text is None:
         return None
     try:
-        return expr.filter_condition(text, table)
+        node = expr.parse(text, table)
     except expr.ExpressionError as exc:
         raise CommandError(f"bad --filter: {exc}") from None
+    secret_guard.check_expression(node, table, "--filter")
+    return expr.to_condition(node)
 
 
 # -- help ------------------------------------------------------------------------------
@@ -299,15 +301,18 @@ def query_cmd(args: list[str], ctx: Context) -> Result:
     attr = table.canonical(attr.strip())
     if not raw:
         raise CommandError(f"`{attr}=` needs a value", QUERY_USAGE)
+    secret_guard.check_key_attribute(table, attr, "query")
     index = _pick_index(table, attr, opts.get("--index"))
+    secret_guard.check_index(table, index, "query", "query")
     keys = table.index(index).keys if index else table.keys
     cond: ConditionBase = Key(attr).eq(raw)
     if len(pos) > 2:
         sk_text = " ".join(_quote(p) for p in pos[2:])
         try:
-            node = expr.parse(sk_text, table)
-            _, rng, _ = expr.key_condition(
-                expr.BoolOp("and", expr.Cmp(attr, "eq", (raw,)), node), attr, keys.range_key)
+            node = expr.BoolOp("and", expr.Cmp(attr, "eq", (raw,)), expr.parse(sk_text, table))
+            secret_guard.check_expression(node, table, "sort-key condition", key_index=index,
+                                          key_condition=True)
+            _, rng, _ = expr.key_condition(node, attr, keys.range_key)
         except expr.ExpressionError as exc:
             raise CommandError(f"bad sort-key condition `{sk_text}`: {exc}", QUERY_USAGE) from None
         if rng is not None:

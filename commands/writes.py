@@ -14,9 +14,11 @@ from typing import Any
 from bot.data.requests import Gsi, PlanError, Refused, WriteRequest
 from bot.data.schema import AttrType
 from bot.data.values import typed_value
+from commands.input_checks import check_write_values
 from commands.parse import check_limit, json_object, parse_key, parse_options
 from commands.registry import CommandError, Context, command
 from commands.results import RequestResult, Result, TableResult
+from commands.secret_guard import why_guarded
 
 UPDATE_USAGE = ("/ddb update <table> <key> set <attr>=<value> [...] [remove <attr> ...] "
                 "[--no-touch]")
@@ -76,6 +78,7 @@ def update_cmd(args: list[str], ctx: Context) -> Result:
             if attr in set_:
                 raise CommandError(f"`{attr}` is set twice", UPDATE_USAGE)
             set_[attr] = typed_value(table, attr, raw)
+            check_write_values({attr: set_[attr]}, UPDATE_USAGE)
         else:
             if "=" in token:
                 raise CommandError(f"`{token}`: `remove` takes attribute names only", UPDATE_USAGE)
@@ -118,6 +121,7 @@ def put_cmd(args: list[str], ctx: Context) -> Result:
     item = {table.canonical(k): v for k, v in item.items()}
     for attr in item:
         _check_name(attr)
+    check_write_values(item, PUT_USAGE)
     return submit(ctx, lambda: _requests(ctx).plan_put(
         table.short, item, ctx.user_id, replace=bool(opts.get("--replace")), text=ctx.text,
         channel=ctx.channel_id), PUT_USAGE)
@@ -131,6 +135,10 @@ def _gsi_key(table: Any, spec: str) -> tuple[str, str]:
     attr = table.canonical(attr)
     if not _ATTR.match(attr) or "." in attr:
         raise CommandError(f"`{attr}` is not a valid attribute name", GSI_USAGE)
+    why = why_guarded(attr, table)
+    if why:
+        raise CommandError(f"`{attr}` is {why}: an index keyed by it would order and page items "
+                           "by its value, which reveals it. Nothing was requested.", GSI_USAGE)
     declared = table.type_of(attr)
     if typ:
         typ = typ.upper()

@@ -48,6 +48,45 @@ def _serialize_moto_dynamodb() -> None:
 _serialize_moto_dynamodb()
 
 
+def _moto_compares_like_dynamodb() -> None:
+    """moto raises on mixed-type comparisons where DynamoDB answers false (bot.data.moto_compat)."""
+    from bot.data import moto_compat
+
+    moto_compat.install()
+
+
+_moto_compares_like_dynamodb()
+
+
+def _hypothesis_profiles() -> None:
+    """CI is deterministic; ``./dev fuzz`` explores at random (README, *Tests*).
+
+    ``ci`` (the default, what ``./dev test`` and ``.ci/run`` use) derandomizes: every run
+    tries the same examples, so a submission never fails by chance, and keeps no example
+    database. ``fuzz`` draws new random examples and remembers failing ones between runs;
+    whatever it finds becomes an explicit ``@example``. Hypothesis's own files (example
+    database, caches) go to a directory under the system temp dir, never into the tree.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from hypothesis import settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    home = Path(os.environ.get("DDB_BOT_HYPOTHESIS_DIR")
+                or Path(tempfile.gettempdir()) / f"ddb-bot-hypothesis-{os.getuid()}")
+    set_hypothesis_home_dir(home)
+    settings.register_profile("ci", derandomize=True, database=None, print_blob=True,
+                              deadline=None)
+    settings.register_profile("fuzz", derandomize=False, print_blob=True, deadline=None,
+                              database=DirectoryBasedExampleDatabase(home / "examples"))
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()
+
+
 @contextmanager
 def moto_dynamodb(seed: bool = False) -> Iterator[Any]:
     """moto's in-process DynamoDB with the ten declared tables and the state table."""

@@ -20,7 +20,7 @@ from jmespath.exceptions import JMESPathError
 
 from bot.data.schema import Table
 from bot.data.values import check_type
-from commands import expr
+from commands import expr, secret_guard
 from commands.awscli.expressions import (
     Path,
     expression,
@@ -30,6 +30,7 @@ from commands.awscli.expressions import (
 )
 from commands.awscli.flags import OUTPUTS, PAGED_OPS, file_ref, read_flags, split_op
 from commands.awscli.values import attribute_map
+from commands.input_checks import check_jmespath
 from commands.parse import load_json, parse_key
 from commands.registry import CommandError, Context
 
@@ -119,6 +120,10 @@ def parse_call(args: Sequence[str], ctx: Context) -> AwsCall:
     _parse_target(call, flags, ctx)
     if op in ("query", "scan"):
         _parse_read(call, flags)
+        secret_guard.check_index(call.table, call.index, call.op, "--index-name")
+        if ctx.start_key is None and call.start_key is not None:
+            # a user-given --exclusive-start-key ("Next page" keys are the bot's own)
+            call.start_key = secret_guard.check_start_key(call.table, call.index, call.start_key)
     elif op == "get-item":
         call.consistent = bool(flags.get("--consistent-read"))
         call.projection = _projection_flag(call, flags)
@@ -241,8 +246,11 @@ def _values(ctx: Context, op: str, text: str) -> dict[str, Any]:
 def _jmespath(text: str | None) -> str | None:
     if text is None:
         return None
+    check_jmespath(text)
     try:
         jmespath.compile(text)
+    except RecursionError:
+        raise CommandError("--query nests too deeply; simplify the expression") from None
     except JMESPathError as exc:
         raise CommandError(f"--query `{text}` is not a valid JMESPath expression: {exc}") from None
     return text
@@ -307,7 +315,9 @@ def _parse_read(call: AwsCall, flags: Mapping[str, Any]) -> None:
 
 def _projection_flag(call: AwsCall, flags: Mapping[str, Any]) -> tuple[Path, ...]:
     text = flags.get("--projection-expression")
-    return () if text is None else parse_projection(call, text)
+    paths = () if text is None else parse_projection(call, text)
+    secret_guard.check_paths(paths, call.table, "--projection-expression")
+    return paths
 
 
 def _select(call: AwsCall, select: str | None) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import ConditionBase
 
 from bot.data.values import ValueTypeError, check_type
-from commands import expr
+from commands import expr, secret_guard
 from commands.registry import CommandError
 
 if TYPE_CHECKING:
@@ -48,6 +48,8 @@ def expression(call: AwsCall, text: str, flag: str) -> expr.Node:
     except expr.ExpressionError as exc:
         raise CommandError(f"{flag}: {exc}") from None
     call.used.update(parser.used_names, parser.used_values)
+    secret_guard.check_expression(node, call.table, flag, key_index=call.index,
+                                  key_condition=flag == "--key-condition-expression")
     return node
 
 

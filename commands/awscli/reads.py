@@ -271,6 +271,8 @@ def _search(call: AwsCall, doc: Any) -> Any:
         return doc
     try:
         return jmespath.search(call.jmespath, doc)
+    except RecursionError:
+        raise CommandError("--query nests too deeply; simplify the expression") from None
     except JMESPathError as exc:
         raise CommandError(f"--query `{call.jmespath}` failed: {exc}") from None
 

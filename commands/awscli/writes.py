@@ -11,6 +11,7 @@ from typing import Any
 from commands import expr
 from commands.awscli.call import AwsCall, require_all_used
 from commands.awscli.flags import usage
+from commands.input_checks import check_write_values
 from commands.registry import CommandError, Context
 from commands.results import Result
 
@@ -109,6 +110,7 @@ def write(call: AwsCall, ctx: Context) -> Result:
     if call.op == "update-item":
         set_, remove = parse_update_expression(call)
         require_all_used(call)
+        check_write_values(set_)
         assert call.key is not None
         return submit(ctx, lambda: requests.plan_update(
             call.table.short, call.key, set_, remove, ctx.user_id, touch=False, **common), USAGE)
@@ -118,5 +120,6 @@ def write(call: AwsCall, ctx: Context) -> Result:
                                                         **common), USAGE)
     assert call.item is not None
     item = {call.table.canonical(k): v for k, v in call.item.items()}
+    check_write_values(item)
     return submit(ctx, lambda: requests.plan_put(call.table.short, item, ctx.user_id, **common),
                   USAGE)

@@ -51,6 +51,8 @@ def test_keys_in_every_syntax(ctx: Context) -> None:
     (ChangeForm("helpers", "h", "a=1\na=2"), "set", "twice"),
     (ChangeForm("helpers", "h", "bad name=1"), "set", "not a valid"),
     (ChangeForm("api-keys", "k", "key_hash=abc"), "set", "secret"),
+    (ChangeForm("helpers", "h", "description=red \x1b[31m"), "set", "U+001B"),
+    (ChangeForm("helpers", "h", 'config={"a": "x\\u0000"}'), "set", "U+0000"),
     (ChangeForm("helpers", "h", "", "config=1"), "remove", "names only"),
     (ChangeForm("helpers", "h", "", "helper_id"), "remove", "key"),
     (ChangeForm("helpers", "h"), "set", "nothing to change"),

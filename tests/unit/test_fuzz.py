@@ -7,7 +7,9 @@ platform table before and after them proves nothing was written), with every Dyn
 call recorded on the wire (``before-call``) so each example is checked call by call: no
 write reaches a platform table (write requests may only add to the bot's state table),
 and every ``*Expression`` is made only of placeholders, operators, function names and
-keywords. ``FUZZ_EXAMPLES=2000`` runs a longer campaign.
+keywords. CI runs the derandomized ``ci`` profile (tests/conftest.py): the same examples
+every run, so it never fails by chance; ``./dev fuzz`` explores at random
+(``FUZZ_EXAMPLES``, default 2000) and each failure it finds is pinned as an ``@example``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.data import demo
@@ -543,6 +545,10 @@ cli_writes = st.builds(
 
 @FUZZ
 @given(text=st.one_of(cli_commands(), cli_queries, cli_writes, cli_runbook(), cli_runbook()))
+# found by a random run: a number compared with a string attribute crashed (moto's TypeError)
+@example(text="aws dynamodb scan --table-name mfh-dev-users --filter-expression "
+              "'not (#f between :f and :f)' --expression-attribute-names "
+              "'{\"#f\": \"cognito_user_id\"}' --expression-attribute-values '{\":f\": {\"N\": \"0\"}}'")
 def test_pasted_cli_commands(fresh: World, text: str) -> None:
     run(fresh, text)
     if text.startswith("dynamodb"):  # as pasted from a runbook, and with `aws` dropped
@@ -697,3 +703,131 @@ def test_found_share_masking_is_linear_on_long_text() -> None:
     _emails("x" * 200_000)  # an unbounded local part made this quadratic (minutes)
     assert time.perf_counter() - start < 1.0
     assert _emails("mail ada.lovelace@example.com") == "mail a***@example.com"
+
+
+# -- (d) expressions naming a secret: refused, nothing read (SECURITY.md, inference) --------
+GUARDED = [*SECRET_ATTRS, "key_hash"]
+PARENTS = ["config", "settings", "oauth", "metadata", "creds[0]", "input.headers"]
+
+
+@st.composite
+def secret_tests(draw: Any) -> tuple[str, str, str, str]:
+    """A well-formed expression testing a guarded attribute: plain, nested, or a path inside
+    it, as a comparison, between, in, begins_with, contains, size() or a presence test
+    inside it, sometimes joined to harmless conditions. Returns (expression, :values as
+    typed JSON, attribute, the path named); the expression's values are ``:v``/``:w``
+    placeholders.
+    """
+    attr = draw(st.sampled_from(GUARDED))
+    form = draw(st.sampled_from(["cmp", "between", "in", "begins_with", "contains", "size",
+                                 "inside"]))
+    how = draw(st.sampled_from(["plain", "nested", "inner"]))
+    path = {"plain": attr, "nested": f"{draw(st.sampled_from(PARENTS))}.{attr}",
+            "inner": f"{attr}{draw(st.sampled_from(['[0]', '.x', '[2].y']))}"}[how]
+    op = draw(st.sampled_from(["=", "<>", "<", "<=", ">", ">="]))
+    number = form == "size"
+    text = {
+        "cmp": f"{path} {op} :v", "between": f"{path} between :v and :w",
+        "in": f"{path} in (:v, :w)", "begins_with": f"begins_with({path}, :v)",
+        "contains": f"contains({path}, :v)", "size": f"size({path}) {op} :v",
+        "inside": f"{draw(st.sampled_from(['attribute_exists', 'attribute_not_exists']))}"
+                  f"({attr}{draw(st.sampled_from(['[0]', '.x']))})",
+    }[form]
+    text = draw(st.sampled_from(["{}", "not ({})", "status = :s and {}", "({}) or :s = :s",
+                                 "attribute_exists(name) and ({})"])).format(text)
+    text = text.replace(":s = :s", "attribute_not_exists(nothing)")
+    values = {":v": {"N": "3"} if number else {"S": "ya29.a"},
+              ":w": {"N": "9"} if number else {"S": "ya29.z"}, ":s": {"S": "active"}}
+    used = {k: v for k, v in values.items() if k in text}
+    return text, json.dumps(used), attr, path
+
+
+def _aliased(text: str, draw: Any) -> tuple[str, dict[str, str]]:
+    """Every attribute name segment of ``text`` replaced by a ``#name`` placeholder, or not."""
+    if not draw(st.booleans()):
+        return text, {}
+    names: dict[str, str] = {}
+    words = set(re.findall(r"(?<![:#\w])([A-Za-z_]\w*)(?![\w(])", text)) - {
+        "and", "or", "not", "between", "in"}
+    for i, word in enumerate(sorted(words)):
+        names[f"#n{i}"] = word
+        text = re.sub(rf"(?<![:#\w]){word}(?![\w(])", f"#n{i}", text)
+    return text, names
+
+
+def _literal(text: str, values: dict[str, Any]) -> str:
+    """The /ddb form: placeholders become literal values ('ya29.a', 3)."""
+    for name, typed in values.items():
+        value = next(iter(typed.values()))
+        text = text.replace(name, value if "N" in typed else f"'{value}'")
+    return text
+
+
+@st.composite
+def secret_commands(draw: Any) -> tuple[str, str]:
+    """A command of any surface that tests a secret: (command text, guarded attribute)."""
+    expression, values_json, attr, path = draw(secret_tests())
+    values = json.loads(values_json)
+    table = draw(st.sampled_from(["platform-connection-auths", "helpers", "api-keys", "users"]))
+    surface = draw(st.sampled_from(["filter", "count", "query", "pasted-filter", "pasted-key",
+                                    "pasted-condition", "projection"]))
+    if surface in ("filter", "count", "query"):
+        flt = shlex.quote(_literal(expression, values))
+        return {"filter": f"scan {table} --filter {flt}",
+                "count": f"count {table} --exact --filter {flt}",
+                "query": f"query users email={demo.DEMO_EMAIL} --filter {flt}"}[surface], attr
+    full = f"mfh-{STAGE}-{table}"
+    text, names = _aliased(expression, draw)
+    extra = ""
+    if surface == "projection":
+        shown, names = _aliased(draw(st.sampled_from(["{}", "name, {}"])).format(path), draw)
+        cmd = f"aws dynamodb scan --table-name {full} --projection-expression {shlex.quote(shown)}"
+        values = {}
+    elif surface == "pasted-filter":
+        cmd = f"aws dynamodb scan --table-name {full} --filter-expression {shlex.quote(text)}"
+        extra = draw(st.sampled_from(["", " --select COUNT", " --limit 1"]))
+    elif surface == "pasted-key":
+        cmd = (f"aws dynamodb query --table-name mfh-{STAGE}-users --key-condition-expression "
+               f"{shlex.quote('user_id = :k and ' + text)}")
+        values[":k"] = {"S": demo.DEMO_USER_ID}
+    else:
+        item = {"platform_id": {"S": "plat-0100"}}
+        cmd = (f"aws dynamodb put-item --table-name mfh-{STAGE}-platforms --item "
+               f"{shlex.quote(json.dumps(item))} --condition-expression "
+               f"{shlex.quote('attribute_not_exists(platform_id) and ' + text)}")
+    if names:
+        cmd += f" --expression-attribute-names {shlex.quote(json.dumps(names))}"
+    used = {k: v for k, v in values.items() if k in cmd}
+    if used:
+        cmd += f" --expression-attribute-values {shlex.quote(json.dumps(used))}"
+    return cmd + extra, attr
+
+
+@FUZZ
+@given(case=secret_commands())
+@example(case=("count platform-connection-auths --exact --filter \"auth_id = 'auth-0001' and "
+               "begins_with(access_token, 'ya29.demo-a')\"", "access_token"))
+def test_expressions_naming_secrets_are_refused_and_read_nothing(
+        fresh: World, case: tuple[str, str]) -> None:
+    """Whatever surface and shape: refused naming the attribute, and no DynamoDB call at all."""
+    text, attr = case
+    fresh.calls.clear()
+    result = dispatch(text, fresh.services.context(FUZZ_USER, "C_FUZZ"))
+    assert isinstance(result, ErrorResult), (text, result)
+    assert f"`{attr}`" in result.message and "Nothing was" in result.message, (text, result.message)
+    assert fresh.calls == [], (text, fresh.calls)
+
+
+def test_ci_profile_is_deterministic_and_writes_nothing_into_the_tree() -> None:
+    """`.ci/run` must never fail by chance, nor leave `.hypothesis/` in the checkout."""
+    from pathlib import Path
+
+    from hypothesis.configuration import storage_directory
+
+    if os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci":
+        assert settings.default.derandomize and settings.default.database is None
+        assert FUZZ.derandomize and FUZZ.database is None
+    else:  # ./dev fuzz: random, and failing examples are remembered (outside the tree)
+        assert not FUZZ.derandomize and FUZZ.database is not None
+    root = Path(__file__).resolve().parents[2]
+    assert not storage_directory("x", intent_to_write=False).path.is_relative_to(root)
