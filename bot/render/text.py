@@ -142,7 +142,13 @@ def _request(r: RequestResult) -> list[str]:
     rows = [[a, b, c] for a, b, c in r.preview]
     if rows:
         lines += ["", *fmt.align_rows(["attribute", "before", "after"], rows, 60), ""]
+    requirement = r.requirement(lambda i: "@" + i)
+    if requirement:
+        lines.append(requirement)
     status = f"status: {r.status}"
+    progress = r.progress(lambda i: "@" + i)
+    if progress:
+        status += f" ({progress})" if r.status == "PENDING" else f" (approvals: {progress})"
     if r.decided_by:
         status += f" (by {r.decided_by} at {_when(r.decided_at)})"
     lines.append(status)
