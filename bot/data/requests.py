@@ -505,7 +505,7 @@ class Requests:
                 current = self.get(req.id)
                 if current and current.status is Status.PENDING:
                     if current.expires_at > now:
-                        raise _Crossed  # another approval landed first: decide again
+                        raise _Crossed from None  # another approval landed first: decide again
                     self.expire(current)
                 return self._already(req.id)
             if reasons and reasons[0] == "ConditionalCheckFailed":
