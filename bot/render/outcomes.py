@@ -7,14 +7,23 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
 from bot.render import ids
-from bot.render.limits import SECTION_MAX, escape, fit
-from bot.render.requests import STATUS_ICON, mention, when
+from bot.render.limits import SECTION_MAX, fit
+from bot.render.limits import escape as slack_escape
+from bot.render.requests import STATUS_ICON, when
+from bot.render.requests import mention as slack_mention
 from commands.results import RequestResult
 
 
-def outcome_text(r: RequestResult) -> str:
-    """One sentence per outcome, in Slack mrkdwn (the console strips the markup)."""
-    head = f"Your request *{r.id}* ({escape(r.change)})"
+def outcome_text(r: RequestResult, *, slack: bool = True) -> str:
+    """One sentence per outcome: Slack mrkdwn, or plain text for the console."""
+    def mention(slack_id: str) -> str:
+        return slack_mention(slack_id) if slack else "@" + slack_id
+
+    def escape(text: str) -> str:
+        return slack_escape(text) if slack else text
+
+    head = f"Your request *{r.id}* ({escape(r.change)})" if slack else \
+        f"Your request {r.id} ({r.change})"
     by = f" by {mention(r.decided_by)}" if r.decided_by else ""
     if r.status == "EXECUTED":
         who = ", ".join(mention(a) for a in r.approvals) if len(r.approvals) > 1 else ""
@@ -29,6 +38,8 @@ def outcome_text(r: RequestResult) -> str:
         text = f"{head} expired without a decision; nothing was written"
     else:
         text = f"{head} failed" + (f": {escape(r.error)}" if r.error else "")
+    if not slack:
+        return text
     return f"{STATUS_ICON.get(r.status, '')} {text} {when(r.decided_at)}".strip()
 
 
