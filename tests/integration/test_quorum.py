@@ -176,3 +176,21 @@ def test_help_shows_each_person_only_what_they_may_run(make_services: Any, tmp_p
     everyone = make_services()
     text = " ".join(body for _, body in dispatch("help", everyone.context("U_X")).sections)
     assert "/ddb approve" in text and "/ddb update" in text
+
+
+def test_app_home_lists_only_requests_the_person_may_still_approve(quorum: Any) -> None:
+    from commands.home import home_data
+
+    key = quorum.client.scan(TableName="mfh-dev-api-keys", Limit=1)["Items"][0]["key_id"]["S"]
+    secured = _ask(quorum, f"update api-keys {key} set name=rotated")
+    plain = _ask(quorum, f"update users {demo.DEMO_USER_ID} set status=disabled")
+
+    def waiting(user: str) -> set[str]:
+        return {r.id for r in home_data(quorum.context(user)).to_approve}
+
+    assert waiting("U_BOB") == {plain}  # not among api-keys' approvers
+    assert waiting("U_SEC1") == {secured, plain}
+    run(quorum, "U_SEC1", f"approve {secured}")
+    assert waiting("U_SEC1") == {plain}  # already approved: nothing left to do there
+    assert waiting("U_SEC2") == {secured, plain}
+    assert waiting("U_ALICE") == set()  # their own
