@@ -85,7 +85,7 @@ def handle_result(services: Services, client: WebClient, respond: Respond,
     if result.event == "approved":  # recorded; the quorum needs more
         respond(response_type="ephemeral", replace_original=False,
                 **render_approval_recorded(result))
-        refresh_homes(services, client, result.requester)
+        refresh_homes(services, client, result.requester, *result.approvals)
         return
     if not result.message_ts:  # no approval message (e.g. typed command): answer directly
         respond(response_type="ephemeral", replace_original=False, **render_request(result))

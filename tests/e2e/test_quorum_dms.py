@@ -90,6 +90,13 @@ def test_quorum_through_slack_message_updates_and_one_dm(qbot: Any) -> None:
     assert "1 of 2 approvals: <@U_SEC1>" in json.dumps(partial)
     assert _buttons(partial)[ids.APPROVE] == rid  # stays approvable
     assert "recorded" in json.dumps(_answer(qbot, "recorded"))
+    # the approver's App Home is re-published: the request left "waiting for my approval"
+    home = qbot.slack.wait_for("/api/views.publish",
+                               where=lambda c: c.body.get("user_id") == "U_SEC1")[-1].body
+    assert ids.APPROVE not in _buttons(home["view"])
+    other = qbot.slack.wait_for("/api/views.publish",
+                                where=lambda c: c.body.get("user_id") == "U_ALICE")[-1].body
+    assert "1 of 2 approvals" in json.dumps(other)  # the requester's "my open requests"
 
     qbot.sender.click(ids.APPROVE, rid, user="U_SEC1")
     assert "counts once" in json.dumps(_answer(qbot, "counts once"))
