@@ -194,3 +194,16 @@ def test_app_home_lists_only_requests_the_person_may_still_approve(quorum: Any) 
     assert waiting("U_SEC1") == {plain}  # already approved: nothing left to do there
     assert waiting("U_SEC2") == {secured, plain}
     assert waiting("U_ALICE") == set()  # their own
+
+
+def test_policy_approvers_decide_without_being_readers(make_services: Any, seeded: Any,
+                                                       tmp_path: Path) -> None:
+    path = tmp_path / "policy.yml"
+    path.write_text(POLICY)
+    services = make_services(ddb_bot_readers=["U_ALICE", "U_BOB"], ddb_bot_policy_file=str(path))
+    key = services.client.scan(TableName="mfh-dev-api-keys", Limit=1)["Items"][0]["key_id"]["S"]
+    rid = _ask(services, f"update api-keys {key} set name=rotated")
+    assert run(services, "U_SEC1", "tables").ok is False  # not a reader: reads are refused
+    assert run(services, "U_SEC1", f"approve {rid}").event == "approved"
+    assert run(services, "U_OUTSIDER", f"approve {rid}").ok is False  # neither reader nor approver
+    assert run(services, "U_SEC2", f"approve {rid}").status == "EXECUTED"
