@@ -1,4 +1,4 @@
-"""``python -m bot``: demo | console | serve | socket | seed | init | digest.
+"""``python -m bot``: demo | console | serve | socket | seed | init | digest | audit.
 
 With no subcommand: Socket Mode if SLACK_APP_TOKEN is set, else HTTP if
 SLACK_SIGNING_SECRET is set, else the demo.
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--channel", help="post here instead of DDB_BOT_DIGEST_CHANNEL")
     digest.add_argument("--plan", choices=("auto", "query", "scan"), default="auto",
                         help="force the read plan (to compare; default: the planner decides)")
+    from bot.audit_cli import add_parser as add_audit
+
+    add_audit(sub)
     return p
 
 
@@ -60,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.scheduler import digest_command
 
         return digest_command(settings, args.since, args.dry_run, args.channel, args.plan)
+    if mode == "audit":
+        from bot.audit_cli import audit_command
+
+        return audit_command(settings, args)
     if mode == "serve":
         from bot.server import serve
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Settings
+from bot.data.policy import Policy
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300
@@ -21,8 +23,9 @@ LOCAL_CHANNELS = {"CONSOLE"}
 
 class Access:
     def __init__(self, settings: Settings, web_client: Any | None = None,
-                 cache_seconds: float = GROUP_CACHE_SECONDS) -> None:
+                 cache_seconds: float = GROUP_CACHE_SECONDS, policy: Policy | None = None) -> None:
         self.settings = settings
+        self.policy = policy or Policy()
         self.client = web_client
         self.cache_seconds = cache_seconds
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
@@ -49,7 +52,11 @@ class Access:
             self._groups[group_id] = (now, members)
         return members
 
-    def _member(self, ids: list[str], user: str) -> bool:
+    def member(self, ids: Sequence[str], user: str) -> bool:
+        """Whether ``user`` is named in ``ids`` or in one of its user groups."""
+        return self._member(ids, user)
+
+    def _member(self, ids: Sequence[str], user: str) -> bool:
         """Whether ``user`` is named in ``ids`` or in one of its user groups."""
         if user in ids:
             return True
@@ -71,6 +78,28 @@ class Access:
     def is_approver(self, user: str) -> bool:
         return self._allowed(self.settings.ddb_bot_approvers, user)
 
+    def may_approve_some(self, user: str) -> bool:
+        """Whether some request could be approved by ``user``: DDB_BOT_APPROVERS (empty: anyone)
+        or an approver list of the approval policy."""
+        return self.is_approver(user) or any(self._member(ids, user)
+                                             for ids in self.policy.approver_lists())
+
+    def shown(self, name: str, group: str, user: str, channel: str | None) -> bool:
+        """Whether ``/ddb help`` lists command ``name`` to ``user``: only what they may run."""
+        if self.denial(group, user, channel):
+            return False
+        if name == "approve":
+            return self.may_approve_some(user)
+        if name == "reject":  # approvers reject; requesters withdraw their own
+            return self.may_approve_some(user) or self.is_requester(user)
+        return True
+
+    def _named_approver(self, user: str) -> bool:
+        """Named as an approver (env or policy): may decide requests without being a reader."""
+        s = self.settings
+        return ((bool(s.ddb_bot_approvers) and self.is_approver(user))
+                or any(self._member(ids, user) for ids in self.policy.approver_lists()))
+
     def channel_allowed(self, channel: str | None) -> bool:
         """No channel means the person's own App Home, which is never a shared channel."""
         allowed = self.settings.ddb_bot_allowed_channels
@@ -84,7 +113,7 @@ class Access:
             if not self.is_requester(user):
                 return "you are not in DDB_BOT_REQUESTERS, so you cannot request changes"
             return None
-        if group == "admin" and self.settings.ddb_bot_approvers and self.is_approver(user):
+        if group == "admin" and self._named_approver(user):
             return None  # approvers decide requests even when not listed as readers
         if not self.is_reader(user):
             return "you are not in DDB_BOT_READERS, so you cannot use ddb-bot"

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     ddb_bot_requesters: CsvList = Field(default_factory=list)
     ddb_bot_approvers: CsvList = Field(default_factory=list)
     ddb_bot_request_ttl: timedelta = timedelta(minutes=30)
+    # per-table approval policy with quorum (bot.data.policy); validated here, at start
+    ddb_bot_policy_file: str | None = None
 
     ddb_bot_digest_cron: str = "0 9 * * *"
     ddb_bot_digest_tz: str = "UTC"
@@ -98,6 +100,19 @@ class Settings(BaseSettings):
         bad = [x for x in v if not re.fullmatch(r"[A-Z][A-Z0-9_]{2,}", x)]
         if bad:
             raise ValueError(f"not Slack ids: {', '.join(bad)} (expected like U123ABC, S0G1, C01)")
+        return v
+
+    @field_validator("ddb_bot_policy_file")
+    @classmethod
+    def _policy(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        from bot.data.policy import PolicyError, load_policy
+
+        try:
+            load_policy(v)
+        except PolicyError as exc:
+            raise ValueError(str(exc)) from None
         return v
 
     @field_validator("ddb_bot_request_ttl", mode="before")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
+from bot.data import notices
+from bot.render.outcomes import outcome_text
 from bot.render.text import render_text
 from bot.services import Services
 from commands import dispatch
-from commands.results import ItemsResult, Result
+from commands.results import ItemsResult, RequestResult, Result
 
 PROMPT = "ddb> "
 BANNER = (
@@ -41,7 +43,19 @@ class Console:
     def show(self, result: Result) -> None:
         stream = self.out if result.ok else self.err
         stream.write(render_text(result).rstrip() + "\n")
+        self._outcome_dm(result)
         stream.flush()
+
+    def _outcome_dm(self, result: Result) -> None:
+        """What Slack would DM the requester on a final outcome, once, shown here."""
+        if not isinstance(result, RequestResult) or result.event != "decided":
+            return
+        req = self.services.requests.get(result.id)
+        if req is None or not notices.claim(self.services.client, self.services.settings.state_table,
+                                            req.id, req.status.value):
+            return
+        text = outcome_text(RequestResult.of(req, event="decided"), slack=False)
+        self.out.write(f"(DM to @{req.requester}) {text}\n")
 
     def one(self, text: str) -> int:
         result = self.run(text)

@@ -11,6 +11,7 @@ from typing import Any
 from bot.access import Access
 from bot.config import Settings
 from bot.data.aws import dynamodb_client
+from bot.data.policy import load_policy
 from bot.data.requests import Requests
 from bot.data.store import Store
 from bot.data.views import ViewStore
@@ -55,14 +56,17 @@ class Services:
               web_client: Any | None = None) -> Services:
         client = client or dynamodb_client(settings.aws_region, settings.aws_endpoint_url_dynamodb)
         store = Store(client, settings.stage, read_cap=settings.ddb_bot_scan_cap)
+        policy = load_policy(settings.ddb_bot_policy_file)  # validated with the settings
+        access = Access(settings, web_client, policy=policy)
         return cls(
             settings=settings,
             client=client,
             store=store,
             views=ViewStore(client, settings.state_table),
             requests=Requests(store, settings.state_table,
-                              int(settings.ddb_bot_request_ttl.total_seconds())),
-            access=Access(settings, web_client),
+                              int(settings.ddb_bot_request_ttl.total_seconds()),
+                              policy=policy, member=access.member),
+            access=access,
         )
 
     def context(self, user_id: str, channel_id: str | None = None, **kw: Any) -> Any:

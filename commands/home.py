@@ -94,7 +94,7 @@ def home_data(ctx: Context) -> HomeData:
         named_approver = bool(getattr(settings, "ddb_bot_approvers", None)) \
             and access.is_approver(ctx.user_id)
         data.can_read = access.is_reader(ctx.user_id) or named_approver
-        data.can_approve = access.is_approver(ctx.user_id)
+        data.can_approve = access.may_approve_some(ctx.user_id)
     if not data.can_read:
         return data
     requests = getattr(services, "requests", None)
@@ -103,7 +103,11 @@ def home_data(ctx: Context) -> HomeData:
         try:
             pending = [r for r in requests.list(statuses=["PENDING"], limit=100)
                        if r.expires_at > now]
-            others = [r for r in pending if r.requester != ctx.user_id] if data.can_approve else []
+            # those this person may still approve: per the request's policy rule, not yet by them
+            others = [r for r in pending if r.requester != ctx.user_id
+                      and ctx.user_id not in r.approvals
+                      and requests.may_decide(r, ctx.user_id, access.is_approver)] \
+                if data.can_approve and access is not None else []
             mine = [r for r in pending if r.requester == ctx.user_id]
             data.to_approve = [RequestResult.of(r) for r in others[:SHOWN]]
             data.to_approve_total = len(others)

@@ -6,6 +6,7 @@ secret by forgetting to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -114,7 +115,8 @@ class RequestResult(Result):
     """
 
     kind: Literal["request"] = "request"
-    event: Literal["created", "decided", "refused", "expired"] = "created"
+    # "approved": an approval was recorded and more are needed (still PENDING)
+    event: Literal["created", "approved", "decided", "refused", "expired"] = "created"
     id: str
     status: str = ""
     change: str = ""
@@ -131,6 +133,9 @@ class RequestResult(Result):
     message_channel: str | None = None
     message_ts: str | None = None
     refusal: str | None = None
+    need: int = 1  # distinct approvals the policy requires
+    approvers: list[str] = Field(default_factory=list)  # the policy's; empty: DDB_BOT_APPROVERS
+    approvals: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _mask(self) -> RequestResult:
@@ -145,8 +150,24 @@ class RequestResult(Result):
             decided_by=req.decided_by, decided_at=req.decided_at, created_at=req.created_at,
             expires_at=req.expires_at, reason=req.reason, error=req.error, channel=req.channel,
             message_channel=req.message_channel, message_ts=req.message_ts,
-            title=f"Write request {req.id}",
+            title=f"Write request {req.id}", need=req.need, approvers=list(req.approvers),
+            approvals=list(req.approvals),
         )
+
+    def requirement(self, mention: Callable[[str], str]) -> str:
+        """What the approval policy requires, for the request message (empty: the default)."""
+        if self.need <= 1 and not self.approvers:
+            return ""
+        n = "1 approval" if self.need == 1 else f"{self.need} approvals from distinct people"
+        who = (" in " + ", ".join(mention(a) for a in self.approvers)) if self.approvers else ""
+        return f"Needs {n}{who}, not the requester (approval policy)"
+
+    def progress(self, mention: Callable[[str], str]) -> str:
+        """``1 of 2 approvals: @B`` once a quorum request has approvals."""
+        if self.need <= 1 or not self.approvals:
+            return ""
+        return (f"{len(self.approvals)} of {self.need} approvals: "
+                + ", ".join(mention(a) for a in self.approvals))
 
     @classmethod
     def refused(cls, message: str, request_id: str) -> RequestResult:

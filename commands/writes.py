@@ -216,7 +216,8 @@ def approve_request(ctx: Context, request_id: str) -> RequestResult:
         req = _requests(ctx).approve(request_id.strip(), ctx.user_id, _is_approver(ctx))
     except Refused as exc:
         return RequestResult.refused(str(exc), request_id.strip())
-    return RequestResult.of(req, event="decided")
+    # still pending after an approval: recorded, and the quorum needs more
+    return RequestResult.of(req, event="approved" if req.status.value == "PENDING" else "decided")
 
 
 def reject_request(ctx: Context, request_id: str, reason: str | None) -> RequestResult:

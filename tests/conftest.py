@@ -15,7 +15,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-west-2")
 for _var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
-             "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "STAGE"):
+             "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "STAGE", "DDB_BOT_POLICY_FILE"):
     os.environ.pop(_var, None)
 
 STAGE = "dev"

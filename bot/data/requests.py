@@ -22,7 +22,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.data import quorum
 from bot.data.audit import Audit
+from bot.data.policy import Policy
 from bot.data.redact import redact_value
 from bot.data.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table, resolve_table
 from bot.data.store import Store, StoreError, deserialize_item, serialize_item
@@ -58,6 +60,10 @@ class PlanError(ValueError):
 
 class Refused(Exception):
     """An approval or rejection that is not allowed; nothing changed."""
+
+
+class _Crossed(Exception):
+    """The final approval's condition failed while the request is still pending: re-read."""
 
 
 @dataclass
@@ -98,6 +104,10 @@ class WriteRequest:
     secret_touched: bool = False
     stage: str = ""  # the stage whose tables it changes; another stage's bot refuses it
     exec_token: str | None = None  # the ClientRequestToken of the transaction that executed it
+    # the approval policy's rule, fixed when the request is made (bot.data.policy)
+    need: int = 1  # distinct approvals needed
+    approvers: list[str] = field(default_factory=list)  # user/group ids; empty: DDB_BOT_APPROVERS
+    approvals: list[str] = field(default_factory=list)  # who approved so far (sorted)
 
     # -- presentation ---------------------------------------------------------------------
     def preview(self) -> list[tuple[str, str, str]]:
@@ -190,8 +200,13 @@ class Requests:
     """The request store and state machine over the bot's state table."""
 
     def __init__(self, store: Store, state_table: str, ttl_seconds: int,
-                 clock: Callable[[], float] = time.time, audit: Audit | None = None) -> None:
+                 clock: Callable[[], float] = time.time, audit: Audit | None = None,
+                 policy: Policy | None = None,
+                 member: Callable[[list[str], str], bool] | None = None) -> None:
         self.store = store
+        self.policy = policy or Policy()
+        # whether a user is one of these user / user-group ids (groups need Slack: bot.access)
+        self.member = member or (lambda ids, user: user in ids)
         self.audit = audit or Audit(store, state_table)
         self.client = store.client
         self.table = state_table
@@ -201,9 +216,11 @@ class Requests:
     # -- planning ------------------------------------------------------------------------
     def _base(self, kind: Kind, table: Table, requester: str, **kw: Any) -> WriteRequest:
         now = int(self.clock())
+        rule = self.policy.rule(table.short, kind.value)
         return WriteRequest(id=new_request_id(now), kind=kind, table=table.short,
                             requester=requester, created_at=now, stage=self.store.stage,
-                            expires_at=now + self.ttl_seconds, **kw)
+                            expires_at=now + self.ttl_seconds, need=rule.approvals,
+                            approvers=list(rule.approvers or ()), **kw)
 
     def plan_update(self, table_name: str, key: dict[str, Any], set_: dict[str, Any],
                     remove: list[str], requester: str, *, touch: bool = True,
@@ -297,7 +314,9 @@ class Requests:
         return req
 
     def _log(self, actor: str, action: str, req: WriteRequest, outcome: str) -> None:
-        detail: dict[str, Any] = {"preview": [list(r) for r in req.preview()]}
+        detail: dict[str, Any] = {"preview": [list(r) for r in req.preview()],
+                                  "table": req.table, "kind": req.kind.value, "key": req.key,
+                                  "need": req.need, "approvals": list(req.approvals)}
         if req.reason:
             detail["reason"] = req.reason
         if req.error:
@@ -333,8 +352,16 @@ class Requests:
                        is_approver: Callable[[str], bool]) -> None:
         if user == req.requester:
             raise Refused("you asked for this change; a second person has to approve it")
-        if not is_approver(user):
+        if not self.may_decide(req, user, is_approver):
+            if req.approvers:
+                raise Refused(f"the approval policy for {req.kind.value} on `{req.table}` names "
+                              f"its approvers ({', '.join(req.approvers)}); you are not one of "
+                              "them, so you cannot approve this change")
             raise Refused("you are not in DDB_BOT_APPROVERS, so you cannot approve changes")
+
+    def may_decide(self, req: WriteRequest, user: str, is_approver: Callable[[str], bool]) -> bool:
+        """The policy's approvers for this request where it names them, else DDB_BOT_APPROVERS."""
+        return self.member(req.approvers, user) if req.approvers else is_approver(user)
 
     def _load_pending(self, request_id: str) -> WriteRequest:
         req = self.get(request_id)
@@ -371,11 +398,25 @@ class Requests:
         req = self.get(request_id)
         if req is not None:
             self.check_approver(req, approver, is_approver)
-        req = self._load_pending(request_id)
-        now = int(self.clock())
-        if req.kind in (Kind.GSI_CREATE, Kind.GSI_DELETE):
-            return self._run_gsi(req, approver, now)
-        return self._run_transaction(req, approver, now)
+        for _ in range(quorum.ATTEMPTS):
+            req = self._load_pending(request_id)
+            if approver in req.approvals:
+                raise Refused(f"you already approved request {req.id}; an approval counts once "
+                              f"per person ({quorum.progress(req)})")
+            now = int(self.clock())
+            if not quorum.is_final(req):
+                if quorum.record(self.client, self.table, {"pk": REQ_PK, "sk": req.id}, req,
+                                 approver, now):
+                    return self.get(req.id) or req
+                continue  # someone else approved or decided meanwhile: look again
+            try:
+                if req.kind in (Kind.GSI_CREATE, Kind.GSI_DELETE):
+                    return self._run_gsi(req, approver, now)
+                return self._run_transaction(req, approver, now)
+            except _Crossed:
+                continue
+        raise Refused(f"request {request_id} is being decided by others right now; "
+                      "look at its message and try again if it is still pending")
 
     def reject(self, request_id: str, user: str, reason: str | None,
                is_approver: Callable[[str], bool] = lambda _u: True) -> WriteRequest:
@@ -393,8 +434,10 @@ class Requests:
         req = self.get(request_id)
         if req is None:
             raise Refused(f"no write request `{request_id}`")
-        if user != req.requester and not is_approver(user):
-            raise Refused("you are not in DDB_BOT_APPROVERS, so you cannot reject changes")
+        if user != req.requester and not self.may_decide(req, user, is_approver):
+            raise Refused("you are not among this request's approvers, so you cannot reject it"
+                          if req.approvers else
+                          "you are not in DDB_BOT_APPROVERS, so you cannot reject changes")
         req = self._load_pending(request_id)
         now = int(self.clock())
         fields = {"status": Status.REJECTED.value, "decided_by": user, "decided_at": now}
@@ -437,15 +480,17 @@ class Requests:
         # approver's (or a second click's) transaction is never taken for a replay. It is
         # stored with EXECUTED, so a commit whose answer was lost can be recognised.
         token = f"exec-{req.id}-{secrets.token_hex(4)}"
+        q_cond, q_names, q_values = quorum.final_expression(req, approver)
         names = {"#st": "status", "#db": "decided_by", "#da": "decided_at", "#ex": "expires_at",
-                 "#tk": "exec_token"}
+                 "#tk": "exec_token", **q_names}
         values = serialize_item({":pending": Status.PENDING.value, ":done": Status.EXECUTED.value,
-                                 ":who": approver, ":now": now, ":tok": token})
+                                 ":who": approver, ":now": now, ":tok": token, **q_values,
+                                 ":all": quorum.with_approver(req, approver)})
         state_op = {"Update": {
             "TableName": self.table,
             "Key": serialize_item({"pk": REQ_PK, "sk": req.id}),
-            "UpdateExpression": "SET #st = :done, #db = :who, #da = :now, #tk = :tok",
-            "ConditionExpression": "#st = :pending AND #ex > :now",
+            "UpdateExpression": "SET #st = :done, #db = :who, #da = :now, #tk = :tok, #ap = :all",
+            "ConditionExpression": f"#st = :pending AND #ex > :now AND {q_cond}",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -497,6 +542,8 @@ class Requests:
             # the request is no longer pending (someone else decided) or has expired
             current = self.get(req.id)
             if current and current.status is Status.PENDING:
+                if current.expires_at > now:
+                    raise _Crossed from None  # another approval landed first: decide again
                 self.expire(current)
             return self._already(req.id)
         if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -528,7 +575,12 @@ class Requests:
     def _run_gsi(self, req: WriteRequest, approver: str, now: int) -> WriteRequest:
         if not self._transition(req.id, Status.PENDING,
                                 {"status": Status.EXECUTING.value, "decided_by": approver,
-                                 "decided_at": now}, unexpired_at=now):
+                                 "decided_at": now,
+                                 quorum.ATTR: quorum.with_approver(req, approver)},
+                                unexpired_at=now, also=quorum.final_condition(req, approver)):
+            current = self.get(req.id)
+            if current and current.status is Status.PENDING and current.expires_at > now:
+                raise _Crossed
             return self._already(req.id)
         _, full = resolve_table(req.table, self.store.stage)
         assert req.gsi is not None
@@ -547,11 +599,13 @@ class Requests:
 
     # -- plumbing ------------------------------------------------------------------------
     def _transition(self, request_id: str, expected: Status, fields: dict[str, Any],
-                    unexpired_at: int | None = None) -> bool:
+                    unexpired_at: int | None = None, also: ConditionBase | None = None) -> bool:
         """Conditional status move; False when the request was not in ``expected``."""
         cond: ConditionBase = Attr("status").eq(expected.value)
         if unexpired_at is not None:
             cond = cond & Attr("expires_at").gt(unexpired_at)
+        if also is not None:
+            cond = cond & also
         try:
             self._update(request_id, fields, cond)
         except ClientError as exc:
@@ -667,7 +721,10 @@ def _to_item(req: WriteRequest) -> dict[str, Any]:
                             "remove": req.remove, "replace": req.replace, "existed": req.existed,
                             "before": req.before, "missing": req.missing,
                             "secret_touched": req.secret_touched,
+                            "need": req.need, "approvers": req.approvers,
                             "ttl": req.created_at + KEEP_SECONDS}
+    if req.approvals:  # a string set; DynamoDB has no empty sets
+        item[quorum.ATTR] = set(req.approvals)
     for name in _SIMPLE:
         value = getattr(req, name)
         if value not in (None, ""):
@@ -699,4 +756,6 @@ def _from_item(item: dict[str, Any]) -> WriteRequest:
         set=item.get("set", {}), remove=list(item.get("remove", [])), item=item.get("item"),
         replace=bool(item.get("replace")), existed=bool(item.get("existed")),
         before=item.get("before", {}), missing=list(item.get("missing", [])), gsi=gsi,
-        secret_touched=bool(item.get("secret_touched")), **simple)
+        secret_touched=bool(item.get("secret_touched")), need=int(item.get("need", 1)),
+        approvers=list(item.get("approvers", [])),
+        approvals=sorted(item.get(quorum.ATTR, ())), **simple)

@@ -14,12 +14,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.listeners.home import refresh_homes
+from bot.listeners.outcomes import notify_outcome
 from bot.render import ids
 from bot.render.requests import (
     REASON_ACTION,
     REASON_BLOCK,
     REJECT_MODAL,
     reject_modal,
+    render_approval_recorded,
     render_refusal,
     render_request,
     render_request_ack,
@@ -53,7 +55,10 @@ def post_request(services: Services, client: WebClient, result: RequestResult,
 def sync_message(services: Services, client: WebClient, request_id: str) -> None:
     """Update a request's message in place to its current state."""
     req = services.requests.get(request_id)
-    if req is None or not req.message_channel or not req.message_ts:
+    if req is None:
+        return
+    notify_outcome(services, client, req)  # once per final outcome (a no-op otherwise)
+    if not req.message_channel or not req.message_ts:
         return
     try:
         client.chat_update(channel=req.message_channel, ts=req.message_ts,
@@ -72,8 +77,16 @@ def handle_result(services: Services, client: WebClient, respond: Respond,
         return
     if result.event == "refused":
         respond(response_type="ephemeral", replace_original=False, **render_refusal(result))
+        late = services.requests.get(result.id) if result.id else None
+        if late is not None and late.status.value == "EXPIRED":  # expired by this late click
+            sync_message(services, client, result.id)
         return
     sync_message(services, client, result.id)
+    if result.event == "approved":  # recorded; the quorum needs more
+        respond(response_type="ephemeral", replace_original=False,
+                **render_approval_recorded(result))
+        refresh_homes(services, client, result.requester, *result.approvals)
+        return
     if not result.message_ts:  # no approval message (e.g. typed command): answer directly
         respond(response_type="ephemeral", replace_original=False, **render_request(result))
     refresh_homes(services, client, result.requester, result.decided_by)

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 from bot.render import ids
 from bot.render.format import align_rows, cut, one_line
 from bot.render.limits import CHUNK, CONTEXT_TEXT_MAX, FENCE, HEADER_MAX, SECTION_MAX, escape, fit
-from bot.render.requests import STATUS_ICON, preview_lines, when
+from bot.render.requests import STATUS_ICON, mention, preview_lines, when
 from commands.home import HomeData
 from commands.results import RequestResult
 
@@ -49,6 +49,9 @@ def _request(r: RequestResult, *, actor_line: bool) -> SectionBlock:
     who = f"asked by <@{r.requester}> {when(r.created_at)} · " if actor_line else ""
     text = (f"{STATUS_ICON.get(r.status, '')} *{escape(r.id)}* {escape(cut(r.change, 300, None))}\n"
             f"{who}expires {when(r.expires_at)}")
+    need = r.requirement(mention)
+    if need:  # the approval policy's quorum, and how far it got
+        text += f"\n{r.progress(mention) or need}"
     lines = preview_lines(r)
     if lines:
         shown = [escape(cut(x, 200, None)) for x in lines[:PREVIEW_LINES]]

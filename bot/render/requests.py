@@ -52,9 +52,19 @@ def preview_lines(r: RequestResult) -> list[str]:
     return align_rows(["attribute", "before", "after"], rows, 60) if rows else []
 
 
+def mention(slack_id: str) -> str:
+    """A user (``<@U…>``) or user-group (``<!subteam^S…>``) mention."""
+    return f"<!subteam^{slack_id}>" if slack_id.startswith("S") else f"<@{slack_id}>"
+
+
 def status_line(r: RequestResult) -> str:
     icon = STATUS_ICON.get(r.status, "")
     text = f"{icon} *{r.status}*: {STATUS_TEXT.get(r.status, r.status.lower())}"
+    progress = r.progress(mention)
+    if progress and r.status == "PENDING":
+        text += f" · {progress}"
+    elif progress and len(r.approvals) > 1:  # decided: everyone whose approval counted
+        text += f" · approvals: {', '.join(mention(a) for a in r.approvals)}"
     if r.decided_by and r.status != "EXPIRED":
         verb = "rejected" if r.status == "REJECTED" else "approved"
         text += f" · {verb} by <@{r.decided_by}> {when(r.decided_at)}"
@@ -72,7 +82,8 @@ def render_request(r: RequestResult) -> dict[str, Any]:
         HeaderBlock(text=PlainTextObject(text=fit(f"Write request {r.id}", HEADER_MAX))),
         SectionBlock(text=MarkdownTextObject(text=fit(
             f"*{escape(r.change)}*\nAsked by <@{r.requester}>{where} {when(r.created_at)}"
-            + (f" · expires {when(r.expires_at)}" if r.status == "PENDING" else ""),
+            + (f" · expires {when(r.expires_at)}" if r.status == "PENDING" else "")
+            + (f"\n{r.requirement(mention)}" if r.requirement(mention) else ""),
             SECTION_MAX))),
     ]
     lines = [escape(line) for line in preview_lines(r)]  # data: never markup, even in a fence
@@ -110,6 +121,18 @@ def render_request_ack(r: RequestResult, channel: str | None) -> dict[str, Any]:
     text = (f":hourglass_flowing_sand: Request *{r.id}* ({escape(r.change)}) is waiting for a "
             f"second person's approval in {where}. It expires {when(r.expires_at)}.")
     return {"text": fit(f"Request {r.id} is waiting for approval", 500),
+            "blocks": [SectionBlock(text=MarkdownTextObject(text=fit(text, SECTION_MAX))).to_dict()]}
+
+
+def render_approval_recorded(r: RequestResult) -> dict[str, Any]:
+    """What an approver sees when their approval is recorded and the quorum needs more."""
+    text = (f":ballot_box_with_check: Your approval of *{r.id}* is recorded: "
+            f"{r.progress(mention)}. The change runs on the {r.need}th approval.")
+    if r.need == 2:
+        text = text.replace(f"{r.need}th", "second")
+    elif r.need == 3:
+        text = text.replace(f"{r.need}th", "third")
+    return {"text": fit(f"Approval of {r.id} recorded", 500),
             "blocks": [SectionBlock(text=MarkdownTextObject(text=fit(text, SECTION_MAX))).to_dict()]}
 
 

@@ -137,12 +137,21 @@ def _request(r: RequestResult) -> list[str]:
     """A write request: the preview, who and what state; how to decide it from here."""
     if r.event == "refused":
         return [f"refused: {fmt.clean(console_markup(r.refusal or ''))}"]
-    lines = [*_title(f"Write request {r.id}: {r.change}"),
+    lines = [f"approval recorded: {r.progress(lambda i: '@' + i)}; the change runs on the "
+             f"last of {r.need}"] if r.event == "approved" else []
+    lines += [*_title(f"Write request {r.id}: {r.change}"),
              f"asked by {r.requester} at {_when(r.created_at)}"]
     rows = [[a, b, c] for a, b, c in r.preview]
     if rows:
         lines += ["", *fmt.align_rows(["attribute", "before", "after"], rows, 60), ""]
+    requirement = r.requirement(lambda i: "@" + i)
+    if requirement:
+        lines.append(requirement)
     status = f"status: {r.status}"
+    progress = r.progress(lambda i: "@" + i)
+    if progress:
+        status += f" ({progress})" if r.status == "PENDING" else \
+            f" (approved by {', '.join('@' + a for a in r.approvals)})"
     if r.decided_by:
         status += f" (by {r.decided_by} at {_when(r.decided_at)})"
     lines.append(status)

@@ -20,7 +20,12 @@ def _user(bot: Any) -> dict[str, Any]:
 
 
 def _request_message(bot: Any, n: int = 1) -> dict[str, Any]:
-    return bot.slack.wait_for("/api/chat.postMessage", n)[n - 1].body
+    """The n-th request message posted in a channel (outcome DMs go to a user id)."""
+    return bot.slack.wait_for("/api/chat.postMessage", n, where=_in_channel)[n - 1].body
+
+
+def _in_channel(call: Any) -> bool:
+    return not str(call.body.get("channel", "")).startswith("U")
 
 
 def _buttons(msg: dict[str, Any]) -> dict[str, str]:

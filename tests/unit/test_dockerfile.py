@@ -26,7 +26,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV_ONLY = {"moto", "pytest", "pytest-xdist", "hypothesis", "ruff", "pyyaml", "werkzeug", "flask"}
+DEV_ONLY = {"moto", "pytest", "pytest-xdist", "hypothesis", "ruff", "werkzeug", "flask"}
 
 
 def _instructions() -> list[tuple[str, str]]:
