@@ -186,7 +186,7 @@ def main() -> None:
                    stdout=subprocess.DEVNULL)
     subprocess.run([sys.executable, "-m", "bot", "seed"], env=env, cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    from bot.data import demo
+    from dynamo import demo
 
     workloads = {
         "get": [f"get users {demo.DEMO_USER_ID}"],

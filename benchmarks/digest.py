@@ -40,11 +40,11 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from bot.data import digest as dg  # noqa: E402
-from bot.data import digest_reads as reads  # noqa: E402
-from bot.data.schedule import Window, iso  # noqa: E402
-from bot.data.store import Store, serialize_item  # noqa: E402
-from bot.data.tables import create_platform_tables  # noqa: E402
+from dynamo import digest as dg  # noqa: E402
+from dynamo import digest_reads as reads  # noqa: E402
+from dynamo.schedule import Window, iso  # noqa: E402
+from dynamo.store import Store, serialize_item  # noqa: E402
+from dynamo.tables import create_platform_tables  # noqa: E402
 
 STAGE, REGION = "bench", "us-west-2"
 HISTORY_DAYS = 50  # even spread: any 24 h holds 1/50 = 2 %
@@ -255,7 +255,7 @@ def main() -> int:
         args.executions, args.accounts = 20_000, 100
     url, proc, stop = start_moto(accelerate=not args.no_accelerate)
     try:
-        # bot.data.aws's client, with the patience a 200,000-item moto needs per call
+        # dynamo.aws's client, with the patience a 200,000-item moto needs per call
         client = boto3.session.Session().client(
             "dynamodb", region_name=REGION, endpoint_url=url, config=Config(
                 retries={"mode": "adaptive", "max_attempts": 6}, read_timeout=600,

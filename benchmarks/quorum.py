@@ -40,11 +40,11 @@ def main() -> int:
     from moto import mock_aws
 
     from bot.config import load_settings
-    from bot.data import audit_export, demo
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
     from bot.services import Services
     from commands import dispatch
+    from dynamo import audit_export, demo
+    from dynamo.aws import dynamodb_client
+    from dynamo.tables import create_platform_tables, create_state_table
     from tests.conftest import _serialize_moto_dynamodb
 
     _serialize_moto_dynamodb()

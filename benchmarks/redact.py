@@ -2,15 +2,15 @@
 
 Three maskers over the same realistic values, in one run:
 
-- **before**: the single regex ``bot/data/redact.py`` used until the catalogue (kept here
+- **before**: the single regex ``dynamo/redact.py`` used until the catalogue (kept here
   verbatim as the baseline; it missed URL passwords, keyword=value, ``sk-…`` keys, …);
-- **catalogue**: ``bot.data.credentials.mask_credentials``, what the bot runs now;
+- **catalogue**: ``dynamo.credentials.mask_credentials``, what the bot runs now;
 - **detect-secrets**: every non-entropy plugin of detect-secrets 1.5.0 (``analyze_string``
   on each line of the value, the keyword detector as for a config file), then each secret
   it reports replaced — the cheapest way to run it on a value, since it reports strings,
   not spans.
 
-Workloads, built from the demo data (``bot.data.demo.generate``): a card (one
+Workloads, built from the demo data (``dynamo.demo.generate``): a card (one
 platform-connection-auths item and its rendered text), a 100-row scan page of executions
 (each string value, then the rendered page text), a digest (error signatures, helper and
 account names, and its rendered lines). "per value" is the mean over the workload's
@@ -34,12 +34,12 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bot.data import demo  # noqa: E402
-from bot.data.credentials import mask_credentials  # noqa: E402
-from bot.data.redact import redact_item  # noqa: E402
-from bot.data.schema import BY_SHORT  # noqa: E402
 from bot.render.text import render_text  # noqa: E402
 from commands.results import ItemsResult, TableResult  # noqa: E402
+from dynamo import demo  # noqa: E402
+from dynamo.credentials import mask_credentials  # noqa: E402
+from dynamo.redact import redact_item  # noqa: E402
+from dynamo.schema import BY_SHORT  # noqa: E402
 
 # The masking before the catalogue, verbatim (the baseline).
 _BEFORE = re.compile(
@@ -187,8 +187,8 @@ def main() -> None:
             print(f"| {name} | {len(values):,} | {label} | {per_value:.1f} | {per_page:.2f} | "
                   f"{per_page / base:.1f}× |")
     # the same maskers swapped in under the whole answer (every caller goes through
-    # bot.data.redact.mask_text, which calls this module-level name)
-    import bot.data.redact as redact
+    # dynamo.redact.mask_text, which calls this module-level name)
+    import dynamo.redact as redact
 
     for name, run in render_pages().items():
         base = 0.0

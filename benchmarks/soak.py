@@ -405,7 +405,7 @@ class Soak:
 
     # -- the users -------------------------------------------------------------------
     def read_text(self) -> str:
-        from bot.data import demo
+        from dynamo import demo
 
         return random.choice([
             f"get users {demo.DEMO_USER_ID}", f"query users email={demo.DEMO_EMAIL}",
@@ -542,7 +542,7 @@ class Soak:
             for cmd in (["init", "--all"], ["seed"]):
                 subprocess.run([sys.executable, "-m", "bot", *cmd], env=base, cwd=ROOT,
                                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            from bot.data.aws import dynamodb_client
+            from dynamo.aws import dynamodb_client
 
             self.ddb = dynamodb_client("us-west-2", moto_url, aws_access_key_id="soak",
                                        aws_secret_access_key="soak")
@@ -614,7 +614,7 @@ class Soak:
 
     # -- checking --------------------------------------------------------------------
     def scan(self, table: str) -> list[dict[str, Any]]:
-        from bot.data.store import deserialize_item
+        from dynamo.store import deserialize_item
 
         items, kwargs = [], {"TableName": table, "ConsistentRead": True}
         while True:
@@ -625,7 +625,7 @@ class Soak:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def platform_items(self) -> dict[str, dict[str, dict[str, Any]]]:
-        from bot.data.schema import TABLES
+        from dynamo.schema import TABLES
 
         out = {}
         for t in TABLES:
@@ -634,7 +634,7 @@ class Soak:
         return out
 
     def request(self, request_id: str | None) -> dict[str, Any]:
-        from bot.data.store import deserialize_item, serialize_item
+        from dynamo.store import deserialize_item, serialize_item
 
         resp = self.ddb.get_item(TableName=f"mfh-{STAGE}-ddb-bot", ConsistentRead=True,
                                  Key=serialize_item({"pk": "REQ", "sk": request_id or "-"}))

@@ -114,9 +114,9 @@ def _demo(settings: Settings, command: str | None, user: str) -> int:
     except ImportError:
         print("the demo needs the local extra: pip install -e '.[local]'", file=sys.stderr)
         return 2
-    from bot.data import demo, moto_compat
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
+    from dynamo import demo, moto_compat
+    from dynamo.aws import dynamodb_client
+    from dynamo.tables import create_platform_tables, create_state_table
 
     moto_compat.install()
     settings = settings.model_copy(update={"aws_endpoint_url_dynamodb": None})
@@ -132,8 +132,8 @@ def _demo(settings: Settings, command: str | None, user: str) -> int:
 
 
 def _init(settings: Settings, all_tables: bool) -> int:
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
+    from dynamo.aws import dynamodb_client
+    from dynamo.tables import create_platform_tables, create_state_table
 
     client = dynamodb_client(settings.aws_region, settings.aws_endpoint_url_dynamodb)
     made = create_state_table(client, settings.state_table)
@@ -145,8 +145,8 @@ def _init(settings: Settings, all_tables: bool) -> int:
 
 
 def _seed(settings: Settings, scale: int) -> int:
-    from bot.data import demo
-    from bot.data.aws import dynamodb_client
+    from dynamo import demo
+    from dynamo.aws import dynamodb_client
 
     if scale < 1:
         print("--scale must be 1 or more", file=sys.stderr)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Settings
-from bot.data.policy import Policy
+from dynamo.policy import Policy
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300

@@ -9,31 +9,13 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App, BoltResponse
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 
 from bot.listeners import register_listeners
 from bot.logs import ContextExecutor, request_middleware
+from bot.messaging.client import web_client
 from bot.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def web_client(services: Services) -> WebClient:
-    s = services.settings
-    kwargs: dict[str, object] = {}
-    if s.slack_api_url:
-        kwargs["base_url"] = s.slack_api_url.rstrip("/") + "/"
-    return WebClient(
-        token=s.slack_bot_token.get_secret_value() if s.slack_bot_token else None,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3),
-                        ConnectionErrorRetryHandler(max_retry_count=2)],
-        timeout=10,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def build_app(services: Services, *, socket_mode: bool = False) -> App:

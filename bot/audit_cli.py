@@ -1,6 +1,6 @@
 """``python -m bot audit export [--since 7d] [--until T] [--out FILE|s3://bucket/prefix]``.
 
-The edge around ``bot.data.audit_export``: parses the window, picks the target, reports
+The edge around ``dynamo.audit_export``: parses the window, picks the target, reports
 one line on stderr (stdout carries the JSON Lines when there is no ``--out``).
 """
 
@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 
 from bot.config import Settings
-from bot.data import audit_export as ex
+from dynamo import audit_export as ex
 
 DEFAULT_SINCE = "7d"
 
@@ -29,9 +29,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def parse_when(text: str, now: datetime, flag: str) -> datetime:
     """A duration back from ``now`` (``7d``) or an ISO-8601 time (``2026-11-30T06:00Z``)."""
-    from bot.data.schedule import parse_iso
     from commands.parse import parse_duration
     from commands.registry import CommandError
+    from dynamo.schedule import parse_iso
 
     text = text.strip()
     if text[:1].isdigit() and text[-1:].lower() in "smhdw" and "-" not in text:
@@ -51,7 +51,7 @@ def audit_command(settings: Settings, args: argparse.Namespace, *, now: datetime
     """Run ``audit export``; 0 on success, 2 on bad arguments, 1 when writing failed."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from bot.data.aws import dynamodb_client
+    from dynamo.aws import dynamodb_client
 
     now = now or datetime.now(UTC)
     try:

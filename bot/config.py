@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     ddb_bot_requesters: CsvList = Field(default_factory=list)
     ddb_bot_approvers: CsvList = Field(default_factory=list)
     ddb_bot_request_ttl: timedelta = timedelta(minutes=30)
-    # per-table approval policy with quorum (bot.data.policy); validated here, at start
+    # per-table approval policy with quorum (dynamo.policy); validated here, at start
     ddb_bot_policy_file: str | None = None
 
     ddb_bot_digest_cron: str = "0 9 * * *"
@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     def _policy(cls, v: str | None) -> str | None:
         if not v:
             return None
-        from bot.data.policy import PolicyError, load_policy
+        from dynamo.policy import PolicyError, load_policy
 
         try:
             load_policy(v)
@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     @field_validator("ddb_bot_digest_cron")
     @classmethod
     def _cron(cls, v: str) -> str:
-        from bot.data.schedule import trigger  # crontab weekdays, as the scheduler reads them
+        from dynamo.schedule import trigger  # crontab weekdays, as the scheduler reads them
 
         try:
             trigger(v, "UTC")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
-from bot.data import notices
 from bot.render.outcomes import outcome_text
 from bot.render.text import render_text
 from bot.services import Services
 from commands import dispatch
 from commands.results import ItemsResult, RequestResult, Result
+from dynamo import notices
 
 PROMPT = "ddb> "
 BANNER = (

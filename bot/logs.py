@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.data.redact import REDACTED, mask_text
+from dynamo.redact import REDACTED, mask_text
 
 log = logging.getLogger("bot.requests")
 

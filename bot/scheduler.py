@@ -5,7 +5,7 @@ missed runs into one, ``max_instances=1`` keeps a slow run from overlapping the 
 and ``misfire_grace_time`` lets a run that was late by a little still happen.
 
 The digest is posted once per window however many replicas run: each run takes the
-window's lock in the state table first (``bot.data.locks``), and a run that took it but
+window's lock in the state table first (``dynamo.locks``), and a run that took it but
 never posted (crash, Slack or DynamoDB failure) is retried once its lease runs out.
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
-from bot.data.locks import POSTED, WindowLocks
-from bot.data.schedule import Window, iso, latest_fire, parse_iso, trigger
 from bot.services import Services
+from dynamo.locks import POSTED, WindowLocks
+from dynamo.schedule import Window, iso, latest_fire, parse_iso, trigger
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
@@ -35,7 +35,7 @@ DIGEST_MAX_WINDOW = timedelta(days=7)
 
 def sweep_expired(services: Services, client: Any) -> int:
     """Expire overdue requests and update their messages; returns how many expired."""
-    from bot.listeners.requests import sync_message
+    from bot.messaging.requests import sync_message
 
     expired = services.requests.expire_due()
     for req in expired:
@@ -166,11 +166,11 @@ def digest_command(settings: Settings, since: str | None, dry_run: bool, channel
     Without ``--since`` it is the scheduled window, posted under its lock exactly as a
     scheduled tick would (so it can also run from an external cron job).
     """
-    from bot.data.store import StoreError
     from bot.render.digest import digest_lines, render_digest
     from commands.digest import failed_statuses, make_result
     from commands.parse import parse_duration
     from commands.registry import CommandError
+    from dynamo.store import StoreError
 
     services = Services.build(settings)
     now = datetime.now(UTC)
@@ -208,7 +208,7 @@ def digest_command(settings: Settings, since: str | None, dry_run: bool, channel
         print("")
         print(plan_report(result.digest))
         return 0
-    from bot.app import web_client
+    from bot.messaging.client import web_client
 
     client = web_client(services)
     if since:

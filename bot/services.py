@@ -10,12 +10,12 @@ from typing import Any
 
 from bot.access import Access
 from bot.config import Settings
-from bot.data.aws import dynamodb_client
-from bot.data.policy import load_policy
-from bot.data.requests import Requests
-from bot.data.store import Store
-from bot.data.views import ViewStore
 from bot.logs import bind
+from dynamo.aws import dynamodb_client
+from dynamo.paging import PageStore
+from dynamo.policy import load_policy
+from dynamo.requests import Requests
+from dynamo.store import Store
 
 log = logging.getLogger(__name__)
 WORKERS = 6
@@ -26,7 +26,7 @@ class Services:
     settings: Settings
     client: Any
     store: Store
-    views: ViewStore
+    pages: PageStore
     requests: Requests
     access: Access
     # Work after ack() runs here, not in Bolt's listener pool: Bolt answers an HTTP
@@ -62,7 +62,7 @@ class Services:
             settings=settings,
             client=client,
             store=store,
-            views=ViewStore(client, settings.state_table),
+            pages=PageStore(client, settings.state_table),
             requests=Requests(store, settings.state_table,
                               int(settings.ddb_bot_request_ttl.total_seconds()),
                               policy=policy, member=access.member),

@@ -14,13 +14,13 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from bot.data.requests import PlanError, _forbidden
-from bot.data.schema import SchemaError, Table
-from bot.data.values import ValueTypeError, typed_value
 from commands.input_checks import check_write_values
 from commands.parse import parse_key
 from commands.registry import CommandError, Context, dispatch, tokenize
 from commands.results import ErrorResult, RequestResult, Result
+from dynamo.requests import PlanError, _forbidden
+from dynamo.schema import SchemaError, Table
+from dynamo.values import ValueTypeError, typed_value
 
 FIELDS = ("table", "key", "set", "remove")
 ERROR_MAX = 280  # Slack shows inline errors under a field; keep them readable

@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from bot.data import digest as dg
-from bot.data import digest_reads as reads
-from bot.data.redact import mask_text
-from bot.data.schedule import Window, iso, parse_iso, since_last_run
 from commands.parse import check_limit, parse_duration, parse_options
 from commands.registry import CommandError, Context, command
 from commands.results import ItemsResult, Result
+from dynamo import digest as dg
+from dynamo import digest_reads as reads
+from dynamo.redact import mask_text
+from dynamo.schedule import Window, iso, parse_iso, since_last_run
 
 DIGEST_USAGE = ("/ddb digest [--since 24h] [--top N]\n"
                 "/ddb digest --helper <helper_id> --from <ISO time> --to <ISO time>")

@@ -28,8 +28,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, In, Key, NotEquals
 
-from bot.data.schema import Table
-from bot.data.values import typed_value
+from dynamo.schema import Table
+from dynamo.values import typed_value
 
 
 class ExpressionError(ValueError):

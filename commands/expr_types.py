@@ -17,8 +17,8 @@ from typing import Any
 
 from boto3.dynamodb.types import Binary
 
-from bot.data.schema import AttrType, Table
 from commands import expr
+from dynamo.schema import AttrType, Table
 
 ORDERED = {"lt", "lte", "gt", "gte", "between"}
 OP_TEXT = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=",

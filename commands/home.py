@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.data.audit import AuditRecord
-from bot.data.schema import TABLES
-from bot.data.store import Store, StoreError
 from commands.registry import Context
 from commands.results import RequestResult
+from dynamo.audit import AuditRecord
+from dynamo.schema import TABLES
+from dynamo.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 SHOWN = 8  # requests listed per section; the rest are counted

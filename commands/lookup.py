@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bot.data import patterns as ap
-from bot.data.redact import mask_text, redact_item, redact_value
-from bot.data.schema import BY_SHORT
-from bot.data.store import Page, Store, StoreError
 from commands.registry import CommandError, Context, command
 from commands.results import ErrorResult, Result, TableResult
+from dynamo import patterns as ap
+from dynamo.redact import mask_text, redact_item, redact_value
+from dynamo.schema import BY_SHORT
+from dynamo.store import Page, Store, StoreError
 
 CAP = 20  # identifiers resolved per lookup; the rest are counted, not read
 TEXT_MAX = 50_000  # characters of a message scanned

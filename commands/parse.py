@@ -17,9 +17,9 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from bot.data.schema import Table
-from bot.data.values import check_numbers, check_type
 from commands.registry import CommandError
+from dynamo.schema import Table
+from dynamo.values import check_numbers, check_type
 
 _TYPE_TAGS = {"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"}
 _de = TypeDeserializer()

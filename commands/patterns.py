@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.data import patterns as ap
-from bot.data.redact import redact_value
-from bot.data.store import Page
 from commands.parse import check_limit, parse_duration, parse_options
 from commands.registry import CommandError, Context, command
 from commands.results import ItemsResult, Result
+from dynamo import patterns as ap
+from dynamo.redact import redact_value
+from dynamo.store import Page
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 LIST_DEFAULT, LIST_MAX = 25, 100

@@ -6,11 +6,11 @@ from typing import Any
 
 from boto3.dynamodb.conditions import ConditionBase, Key
 
-from bot.data.schema import ACCESS_PATTERNS, TABLES, Table
 from commands import expr, secret_guard
 from commands.parse import check_limit, parse_key, parse_options
 from commands.registry import REGISTRY, CommandError, Context, command, general_usage
 from commands.results import ItemsResult, Result, TableResult, TextResult
+from dynamo.schema import ACCESS_PATTERNS, TABLES, Table
 
 SCAN_DEFAULT, PAGE_MAX = 10, 100
 QUERY_DEFAULT = 25

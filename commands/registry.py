@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError
 
-from bot.data.schema import SchemaError
-from bot.data.store import StoreError
-from bot.data.values import ValueTypeError
 from commands.results import ErrorResult, RequestResult, Result
+from dynamo.schema import SchemaError
+from dynamo.store import StoreError
+from dynamo.values import ValueTypeError
 
 if TYPE_CHECKING:
-    from bot.data.store import Store
+    from dynamo.store import Store
 
 log = logging.getLogger(__name__)
 

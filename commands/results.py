@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.data.redact import mask_text, redact_any, redact_item
-from bot.data.schema import BY_SHORT
+from dynamo.redact import mask_text, redact_any, redact_item
+from dynamo.schema import BY_SHORT
 
 
 class Result(BaseModel):

@@ -33,11 +33,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.data.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table
-from bot.data.values import ValueTypeError, check_type
 from commands import expr
 from commands.expr_types import check_types
 from commands.registry import CommandError
+from dynamo.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table
+from dynamo.values import ValueTypeError, check_type
 
 PRESENCE = frozenset({"exists", "not_exists"})
 _INDEXES = re.compile(r"\[\d+\]")

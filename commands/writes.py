@@ -11,14 +11,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.data.requests import Gsi, PlanError, Refused, WriteRequest
-from bot.data.schema import AttrType
-from bot.data.values import typed_value
 from commands.input_checks import check_write_values
 from commands.parse import check_limit, json_object, parse_key, parse_options
 from commands.registry import CommandError, Context, command
 from commands.results import RequestResult, Result, TableResult
 from commands.secret_guard import why_guarded
+from dynamo.requests import Gsi, PlanError, Refused, WriteRequest
+from dynamo.schema import AttrType
+from dynamo.values import typed_value
 
 UPDATE_USAGE = ("/ddb update <table> <key> set <attr>=<value> [...] [remove <attr> ...] "
                 "[--no-touch]")

@@ -49,8 +49,8 @@ _serialize_moto_dynamodb()
 
 
 def _moto_compares_like_dynamodb() -> None:
-    """moto raises on mixed-type comparisons where DynamoDB answers false (bot.data.moto_compat)."""
-    from bot.data import moto_compat
+    """moto raises on mixed-type comparisons where DynamoDB answers false (dynamo.moto_compat)."""
+    from dynamo import moto_compat
 
     moto_compat.install()
 
@@ -92,15 +92,15 @@ def moto_dynamodb(seed: bool = False) -> Iterator[Any]:
     """moto's in-process DynamoDB with the ten declared tables and the state table."""
     from moto import mock_aws
 
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
+    from dynamo.aws import dynamodb_client
+    from dynamo.tables import create_platform_tables, create_state_table
 
     with mock_aws():
         client = dynamodb_client(REGION)
         create_platform_tables(client, STAGE)
         create_state_table(client, f"mfh-{STAGE}-ddb-bot")
         if seed:
-            from bot.data import demo
+            from dynamo import demo
 
             demo.seed(client, STAGE, scale=1)
         yield client
@@ -115,7 +115,7 @@ def ddb() -> Iterator[Any]:
 
 @pytest.fixture
 def store(ddb: Any) -> Any:
-    from bot.data.store import Store
+    from dynamo.store import Store
 
     return Store(ddb, STAGE)
 
@@ -123,7 +123,7 @@ def store(ddb: Any) -> Any:
 @pytest.fixture
 def seeded(ddb: Any) -> Any:
     """The demo data set (deterministic) written into moto."""
-    from bot.data import demo
+    from dynamo import demo
 
     demo.seed(ddb, STAGE, scale=1)
     return demo

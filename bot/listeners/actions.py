@@ -17,7 +17,7 @@ EXPIRED = "This result has expired (results are kept a day). Run the command aga
 
 def _view(services: Services, body: dict[str, Any], respond: Respond) -> Any:
     value = (body.get("actions") or [{}])[0].get("value", "")
-    view = services.views.load(value)
+    view = services.pages.load(value)
     user = body.get("user", {}).get("id")
     if view is None:
         respond(response_type="ephemeral", replace_original=False, text=EXPIRED)

@@ -10,11 +10,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.data.store import StoreError
 from bot.listeners.notify import respond_fallback
 from bot.render.home import render_home
 from bot.services import Services
 from commands.home import home_data
+from dynamo.store import StoreError
 
 log = logging.getLogger(__name__)
 EVENT = "app_home_opened"

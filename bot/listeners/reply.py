@@ -17,5 +17,5 @@ def reply_payload(services: Services, user_id: str, text: str, result: Result,
         return {"response_type": "in_channel", **msg}
     view_id = None
     if isinstance(result, ItemsResult) and (result.items or result.has_more):
-        view_id = services.views.save(user_id, text, start_key, result.next_key)
+        view_id = services.pages.save(user_id, text, start_key, result.next_key)
     return {"response_type": "ephemeral", **render_message(result, view_id=view_id)}

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def _reply(services: Services, client: WebClient, respond: Respond, body: dict[str, Any],
            result: Lookup, user: str) -> None:
-    views = [services.views.save(user, m.command) if m.command else None for m in result.matches]
+    views = [services.pages.save(user, m.command) if m.command else None for m in result.matches]
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
     thread_ts = message.get("thread_ts") or message.get("ts")

@@ -20,7 +20,6 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.data.schema import BY_SHORT
 from bot.listeners.actions import EXPIRED
 from bot.listeners.inbound import clean_paste
 from bot.listeners.notify import DirectMessage
@@ -31,6 +30,7 @@ from bot.services import Services
 from commands import dispatch
 from commands.change import key_text, submit
 from commands.results import ItemsResult, RequestResult
+from dynamo.schema import BY_SHORT
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def open_change_modal(services: Services, client: WebClient, trigger_id: str | N
 def _card_item(services: Services, user: str, channel: str | None,
                view_id: str) -> tuple[str, str] | str:
     """(table, key text) of the item a card shows, or why there is none."""
-    view = services.views.load(view_id)
+    view = services.pages.load(view_id)
     if view is None:
         return EXPIRED
     result = dispatch(view.text, services.context(user, channel, start_key=view.start_key))

@@ -24,7 +24,6 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.data.redact import redact_item
 from bot.render import format as fmt
 from bot.render import ids
 from bot.render.digest import render_digest
@@ -45,6 +44,7 @@ from bot.render.limits import (
 )
 from commands.digest import DigestResult
 from commands.results import ErrorResult, ItemsResult, JsonResult, Result, TableResult, TextResult
+from dynamo.redact import redact_item
 
 NOTE_RESERVE = 300  # characters kept back for the "…cut" note
 NOTES_MAX = 1500

@@ -21,9 +21,6 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.data.digest import MISSING, Digest, Group
-from bot.data.redact import mask_text
-from bot.data.schedule import parse_iso
 from bot.render import format as fmt
 from bot.render import ids
 from bot.render.limits import (
@@ -38,6 +35,9 @@ from bot.render.limits import (
 )
 from bot.render.requests import when
 from commands.digest import DigestResult, show_value
+from dynamo.digest import MISSING, Digest, Group
+from dynamo.redact import mask_text
+from dynamo.schedule import parse_iso
 
 SPARK = "▁▂▃▄▅▆▇█"
 SIGNATURES_SHOWN = 3

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Context, Decimal
 from typing import Any
 
-from bot.data.schema import BY_SHORT, Table
+from dynamo.schema import BY_SHORT, Table
 
 CUT_HINT = "Show JSON for all"
 _EXACT = Context(prec=200)  # normalize() must not round (the default context keeps 28)

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.data.redact import mask_text
+from dynamo.redact import mask_text
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000

@@ -25,9 +25,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.data.schema import TABLES
 from bot.render import ids
 from commands.change import FIELDS, ChangeForm
+from dynamo.schema import TABLES
 
 TABLE_BLOCK, KEY_BLOCK, SET_BLOCK, REMOVE_BLOCK = FIELDS
 CHANNEL_BLOCK = "channel"

@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.data.redact import mask_text
 from bot.render import format as fmt
 from bot.render.digest import digest_lines
 from commands.digest import DigestResult
@@ -24,6 +23,7 @@ from commands.results import (
     TableResult,
     TextResult,
 )
+from dynamo.redact import mask_text
 
 VALUE_MAX = 2000
 CELL_MAX = 40

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.data.store import serialize_item
 from commands.awscli.call import AwsCall, _as_json, require_all_used
 from commands.awscli.expressions import parse_projection, projection_params
 from commands.awscli.values import blobs_as_bytes, raw_map
 from commands.parse import decode_dynamo_json, parse_key
 from commands.registry import CommandError, Context
+from dynamo.store import serialize_item
 
 MAX_KEYS = 100
 _ALLOWED = {"Keys", "ProjectionExpression", "ExpressionAttributeNames", "ConsistentRead"}

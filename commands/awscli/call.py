@@ -18,8 +18,6 @@ from boto3.dynamodb.conditions import ConditionBase
 from botocore.model import Shape
 from jmespath.exceptions import JMESPathError
 
-from bot.data.schema import Table
-from bot.data.values import check_type
 from commands import expr, secret_guard
 from commands.awscli.expressions import (
     Path,
@@ -33,6 +31,8 @@ from commands.awscli.values import attribute_map
 from commands.input_checks import check_jmespath
 from commands.parse import load_json, parse_key
 from commands.registry import CommandError, Context
+from dynamo.schema import Table
+from dynamo.values import check_type
 
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
 CAPACITY = ("INDEXES", "TOTAL", "NONE")
@@ -284,7 +284,7 @@ def _as_json(key: dict[str, Any]) -> str:
     """The decoded key as typed JSON again, for ``parse_key``'s one set of key checks."""
     import json
 
-    from bot.data.store import serialize_item
+    from dynamo.store import serialize_item
 
     def enc(v: Any) -> Any:
         if isinstance(v, bytes | bytearray):

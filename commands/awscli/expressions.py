@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import ConditionBase
 
-from bot.data.values import ValueTypeError, check_type
 from commands import expr, secret_guard
 from commands.registry import CommandError
+from dynamo.values import ValueTypeError, check_type
 
 if TYPE_CHECKING:
     from commands.awscli.call import AwsCall

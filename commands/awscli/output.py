@@ -17,9 +17,9 @@ from typing import Any
 
 from boto3.dynamodb.types import Binary, TypeSerializer
 
-from bot.data.redact import redact_item
-from bot.data.schema import Table
-from bot.data.store import deserialize_item
+from dynamo.redact import redact_item
+from dynamo.schema import Table
+from dynamo.store import deserialize_item
 
 _ser = TypeSerializer()
 

@@ -19,13 +19,13 @@ from botocore.paginate import PageIterator, TokenEncoder
 from botocore.utils import merge_dicts, set_value_from_jmespath
 from jmespath.exceptions import JMESPathError
 
-from bot.data.schema import BY_SHORT, resolve_table
-from bot.data.store import build, deserialize_item, serialize_item
 from commands.awscli.call import AwsCall
 from commands.awscli.expressions import projection_params
 from commands.awscli.output import format_text, jsonable, redact_typed
 from commands.registry import CommandError, Context, tokenize
 from commands.results import ItemsResult, JsonResult, Result, TextResult
+from dynamo.schema import BY_SHORT, resolve_table
+from dynamo.store import build, deserialize_item, serialize_item
 
 _ITEM_KEYS = ("Items", "Item")
 

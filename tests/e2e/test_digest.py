@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.data import demo
 from bot.render import ids
 from bot.render.limits import problems, texts_of
 from commands.digest import DIGEST_USAGE, show_value
+from dynamo import demo
 
 
 def _answer(bot: Any, n: int = 1) -> dict[str, Any]:

@@ -87,8 +87,8 @@ def test_one_log_line_per_slash_command_and_button(bot: Any, caplog: pytest.LogC
 
 
 def test_web_api_rate_limit_is_retried_after_retry_after(slack: FakeSlack) -> None:
-    from bot.app import web_client
     from bot.config import load_settings
+    from bot.messaging.client import web_client
 
     class _S:
         settings = load_settings(slack_bot_token="xoxb-test-token", slack_api_url=slack.api_url)
@@ -104,7 +104,7 @@ def test_web_api_rate_limit_is_retried_after_retry_after(slack: FakeSlack) -> No
 
 
 def test_dynamodb_client_uses_botocore_standard_retries() -> None:
-    from bot.data.aws import dynamodb_client
+    from dynamo.aws import dynamodb_client
 
     client = dynamodb_client("us-west-2")
     retries = client.meta.config.retries

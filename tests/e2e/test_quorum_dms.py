@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.data import demo
 from bot.render import ids
 from bot.render.requests import REASON_ACTION, REASON_BLOCK, REJECT_MODAL
+from dynamo import demo
 from tests.conftest import race
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bot.console import Console
-from bot.data import demo
+from dynamo import demo
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = "mfh-dev-platform-connection-auths"

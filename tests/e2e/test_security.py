@@ -7,8 +7,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.data import demo
 from bot.render import ids
+from dynamo import demo
 from tests.conftest import scan_all
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}
@@ -138,7 +138,7 @@ def test_no_secret_in_audit_records_or_logs(bot: Any, caplog: Any) -> None:
     """Claim: audit records and the bot's logs (its own at any level, libraries at INFO)
     never hold a secret value or the bot's own tokens."""
     caplog.set_level("INFO")
-    for name in ("bot", "commands", "slack_bolt"):
+    for name in ("bot", "commands", "dynamo", "slack_bolt"):
         caplog.set_level("DEBUG", logger=name)
     request_id = _request(bot, "delete platform-connection-auths auth-0001")
     bot.sender.click(ids.APPROVE, request_id, user="U_BOB")

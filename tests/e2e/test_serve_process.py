@@ -56,9 +56,9 @@ def endpoint() -> Iterator[str]:
     """A moto DynamoDB server holding the declared tables, the state table and demo data."""
     from moto.server import ThreadedMotoServer
 
-    from bot.data import demo
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
+    from dynamo import demo
+    from dynamo.aws import dynamodb_client
+    from dynamo.tables import create_platform_tables, create_state_table
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.data import demo
 from bot.render import ids
 from bot.render.modals import ACTION
+from dynamo import demo
 from tests.conftest import scan_all
 from tests.signed import rich_text, slack_escape, slack_format
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from bot.data import demo
 from bot.render import ids
 from commands import dispatch
 from commands.registry import REGISTRY
 from commands.results import ErrorResult
+from dynamo import demo
 from tests.conftest import scan_all
 from tests.signed import slack_escape, slack_format
 

@@ -6,8 +6,8 @@ import json
 import time
 from typing import Any
 
-from bot.data import demo
 from bot.render import ids
+from dynamo import demo
 from tests.conftest import scan_all
 from tests.signed import SlackSender
 

@@ -6,9 +6,9 @@ import threading
 import time
 from typing import Any
 
-from bot.data import demo
 from bot.render import ids
 from bot.render.requests import REJECT_MODAL
+from dynamo import demo
 
 
 def test_reject_opens_its_modal_even_when_the_work_pool_is_busy(bot: Any) -> None:

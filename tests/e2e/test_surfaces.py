@@ -9,11 +9,11 @@ import json
 import time
 from typing import Any
 
-from bot.data import demo
 from bot.render import ids
 from bot.render.limits import escape, problems
 from bot.render.lookup import NOTHING
 from bot.render.modals import ACTION
+from dynamo import demo
 from tests.conftest import scan_all
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.data import demo
-from bot.data.schedule import Window, iso
+from dynamo import demo
+from dynamo.schedule import Window, iso
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkaWdlc3QifQ.c2lnbmF0dXJlLWRpZ2VzdA"
 START = datetime(2024, 5, 1, 9, tzinfo=UTC)

@@ -14,9 +14,9 @@ import pytest
 from botocore import xform_name
 
 from bot.__main__ import main
-from bot.data import demo
-from bot.data.audit_export import FIELDS
 from commands import dispatch
+from dynamo import demo
+from dynamo.audit_export import FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-1234567890-0987654321-abcdefghijklmnopqrstuvwx"
@@ -131,7 +131,7 @@ def test_export_iam_policy_grants_what_the_export_calls_and_no_more() -> None:
     ops = {svc: {xform_name(op): op for op in session.get_service_model(svc).operation_names}
            for svc in ("s3", "dynamodb")}
     called: set[str] = set()
-    for rel in ("bot/data/audit_export.py", "bot/audit_cli.py"):
+    for rel in ("dynamo/audit_export.py", "bot/audit_cli.py"):
         tree = ast.parse((ROOT / rel).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.data.store import deserialize_item, serialize_item
 from commands import Context, dispatch
 from commands.results import ErrorResult, ItemsResult, JsonResult
+from dynamo.store import deserialize_item, serialize_item
 from tests.conftest import REGION, STAGE, scan_all
 
 # -- the seed's commands, copied verbatim -------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.data import demo
+from dynamo import demo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

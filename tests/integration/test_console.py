@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 from bot.console import Console
-from bot.data import demo
+from dynamo import demo
 
 
 def _console(services: Any, user: str) -> tuple[Console, io.StringIO, io.StringIO]:

@@ -10,17 +10,17 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from bot.data import demo
-from bot.data import digest as dg
-from bot.data import digest_reads as reads
-from bot.data.locks import WindowLocks
-from bot.data.schedule import Window, iso
 from bot.render.blocks import render_message
 from bot.render.limits import problems
 from bot.render.text import render_text
 from commands import Context, dispatch
 from commands.digest import DigestResult
 from commands.results import ErrorResult, ItemsResult
+from dynamo import demo
+from dynamo import digest as dg
+from dynamo import digest_reads as reads
+from dynamo.locks import WindowLocks
+from dynamo.schedule import Window, iso
 from tests.integration import digest_data as data
 
 FAILED = ("failed", "error", "timeout")

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from bot.app import web_client
-from bot.data.aws import dynamodb_client
-from bot.data.locks import WindowLocks
-from bot.data.schedule import iso
+from bot.messaging.client import web_client
 from bot.scheduler import DIGEST_LEASE_SECONDS, digest_command, digest_tick, start_scheduler
+from dynamo.aws import dynamodb_client
+from dynamo.locks import WindowLocks
+from dynamo.schedule import iso
 from tests.conftest import REGION
 from tests.fake_slack import FakeSlack
 from tests.integration import digest_data as data

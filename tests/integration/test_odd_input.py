@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from bot.data import demo
 from commands import dispatch
 from commands.results import ErrorResult, Result
+from dynamo import demo
 from tests.conftest import scan_all
 
 USERS = "mfh-dev-users"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from bot.data import demo
-from bot.data import patterns as ap
-from bot.data.store import Page, Store
+from dynamo import demo
+from dynamo import patterns as ap
+from dynamo.store import Page, Store
 from tests.conftest import moto_dynamodb
 
 _de = TypeDeserializer()

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.data import demo
 from commands import dispatch
+from dynamo import demo
 from tests.conftest import race, scan_all
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.console import Console
-from bot.data import demo
+from dynamo import demo
 
 
 def test_quorum_in_the_console_with_as(make_services: Any, seeded: Any, tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from bot.data import demo
-from bot.data.schema import ACCESS_PATTERNS, TABLES
-from bot.data.store import Store
 from commands import REGISTRY, Context, dispatch
 from commands.results import ErrorResult, ItemsResult, TableResult, TextResult
+from dynamo import demo
+from dynamo.schema import ACCESS_PATTERNS, TABLES
+from dynamo.store import Store
 from tests.conftest import STAGE, moto_dynamodb, scan_all
 
 _de = TypeDeserializer()
@@ -166,8 +166,8 @@ def fresh_region(ddb: Any) -> Iterator[Context]:
 
     Depends on ``ddb`` so that it always runs inside the module's moto mock.
     """
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables
+    from dynamo.aws import dynamodb_client
+    from dynamo.tables import create_platform_tables
 
     client = dynamodb_client("eu-west-1")
     created = create_platform_tables(client, STAGE)

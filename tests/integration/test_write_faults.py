@@ -26,10 +26,10 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.responses import DynamoHandler
 
-from bot.data import demo
-from bot.data.store import deserialize_item, serialize_item
 from commands import dispatch
 from commands.results import ErrorResult, RequestResult
+from dynamo import demo
+from dynamo.store import deserialize_item, serialize_item
 from tests.conftest import REGION, STAGE, race, scan_all
 
 STATE = f"mfh-{STAGE}-ddb-bot"
@@ -47,8 +47,8 @@ def world() -> Iterator[tuple[Any, dict[str, Any]]]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
+    from dynamo.aws import dynamodb_client
+    from dynamo.tables import create_platform_tables, create_state_table
 
     with mock_aws():
         client = dynamodb_client(REGION)
@@ -62,7 +62,7 @@ def world() -> Iterator[tuple[Any, dict[str, Any]]]:
 @pytest.fixture
 def ddb(world: tuple[Any, dict[str, Any]]) -> Any:
     """A fresh client per test: botocore's adaptive rate limiter remembers throttling."""
-    from bot.data.aws import dynamodb_client
+    from dynamo.aws import dynamodb_client
 
     backend, tables = world
     backend.tables = copy.deepcopy(tables)

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from bot.data import demo
-from bot.data.store import deserialize_item, serialize_item
 from commands import dispatch
 from commands.results import ErrorResult, RequestResult, TableResult, TextResult
 from commands.writes import GSI_USAGE, PUT_USAGE, UPDATE_USAGE
+from dynamo import demo
+from dynamo.store import deserialize_item, serialize_item
 from tests.conftest import REGION, STAGE, race, scan_all
 
 STATE = f"mfh-{STAGE}-ddb-bot"
@@ -125,7 +125,7 @@ USER_ABC = {"user_id": "user:abc", "cognito_user_id": "abc", "email": "abc@examp
 
 
 def small_world(client: Any) -> None:
-    from bot.data.tables import create_platform_tables, create_state_table
+    from dynamo.tables import create_platform_tables, create_state_table
 
     create_platform_tables(client, STAGE)
     create_state_table(client, STATE)
@@ -141,7 +141,7 @@ def world() -> Iterator[tuple[Any, Any, dict[str, Any], list[Any]]]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    from bot.data.aws import dynamodb_client
+    from dynamo.aws import dynamodb_client
 
     with mock_aws():
         client = dynamodb_client(REGION)

@@ -69,8 +69,8 @@ def endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def client(endpoint: str) -> Any:
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
+    from dynamo.aws import dynamodb_client
+    from dynamo.tables import create_platform_tables, create_state_table
     from tests.parity.data import seed
 
     client = dynamodb_client(REGION, endpoint, aws_access_key_id="testing",

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from bot.data.store import Store
 from bot.render.modals import ACTION, change_modal, read_change
 from commands.change import ChangeForm, command_text
 from commands.registry import Context
+from dynamo.store import Store
 
 
 @pytest.fixture
@@ -82,10 +82,10 @@ def test_modal_round_trip() -> None:
 
 
 def test_home_stays_within_slack_limits() -> None:
-    from bot.data.audit import AuditRecord
     from bot.render.home import render_home
     from commands.home import HomeData, TableStatus
     from commands.results import RequestResult
+    from dynamo.audit import AuditRecord
 
     def req(i: int) -> RequestResult:
         return RequestResult(id=f"R{i:03d}", status="PENDING", change="update users " + "x" * 500,

@@ -16,12 +16,12 @@ import pytest
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 from detect_secrets.plugins import keyword
 
-from bot.data.credentials import MASKED, SHAPES, find_credentials, mask_credentials
-from bot.data.redact import mask_text, redact_item
-from bot.data.schema import BY_SHORT
 from bot.render.blocks import render_message
 from bot.render.text import render_text
 from commands.results import ItemsResult, TableResult
+from dynamo.credentials import MASKED, SHAPES, find_credentials, mask_credentials
+from dynamo.redact import mask_text, redact_item
+from dynamo.schema import BY_SHORT
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaW"
@@ -273,7 +273,7 @@ def test_log_lines_mask_the_new_shapes(line: str, secret: str) -> None:
 
 @pytest.mark.parametrize(("line", "secret"), LEAKY_LINES)
 def test_digest_signatures_mask_the_new_shapes(line: str, secret: str) -> None:
-    from bot.data.digest import normalise
+    from dynamo.digest import normalise
 
     signature = normalise(line)
     assert secret not in signature and secret[:8] not in signature

@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.data.digest import NO_MESSAGE, Group, aggregate, normalise
-from bot.data.digest_reads import HISTORY, choose
-from bot.data.schedule import Window, due_window, iso, latest_fire, since_last_run, trigger
 from bot.render import ids
 from bot.render.blocks import render_message
 from bot.render.digest import render_digest, sparkline, trend
 from bot.render.limits import problems, texts_of
 from bot.render.text import render_text
 from commands.digest import DigestResult, show_command, show_value
+from dynamo.digest import NO_MESSAGE, Group, aggregate, normalise
+from dynamo.digest_reads import HISTORY, choose
+from dynamo.schedule import Window, due_window, iso, latest_fire, since_last_run, trigger
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJlLWRlbW8"
 START = datetime(2024, 5, 1, 9, tzinfo=UTC)

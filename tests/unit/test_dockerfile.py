@@ -130,7 +130,7 @@ def _ignored(path: str, patterns: list[str]) -> bool:
 def test_dockerignore_sends_only_the_sources() -> None:
     patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
-    for path in ("pyproject.toml", "README.md", "bot/server.py", "bot/data/store.py",
+    for path in ("pyproject.toml", "README.md", "bot/server.py", "dynamo/store.py",
                  "commands/registry.py"):
         assert not _ignored(path, patterns), path
     for path in (".env", ".venv/bin/python", ".git/config", "tests/conftest.py",
@@ -164,7 +164,7 @@ def test_runtime_dependency_set_has_no_test_or_demo_packages() -> None:
 
 IMPORT_CHECK = r"""
 import importlib, json, pkgutil, sys, time
-allowed = set(json.loads(sys.argv[1])) | set(sys.stdlib_module_names) | {"bot", "commands"}
+allowed = set(json.loads(sys.argv[1])) | set(sys.stdlib_module_names) | {"bot", "commands", "dynamo"}
 
 class OnlyRuntime:
     def find_spec(self, name, path=None, target=None):
@@ -177,7 +177,7 @@ sys.meta_path.insert(0, OnlyRuntime())
 start = time.perf_counter()
 import bot.__main__, bot.server, bot.app, bot.services, bot.scheduler
 serve_path = time.perf_counter() - start
-for pkg in ("bot", "commands"):
+for pkg in ("bot", "commands", "dynamo"):
     mod = importlib.import_module(pkg)
     for info in pkgutil.walk_packages(mod.__path__, pkg + "."):
         importlib.import_module(info.name)

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.data.schema import BY_SHORT
-from bot.data.store import build
-from bot.data.values import ValueTypeError
 from commands import expr
 from commands.expr import BoolOp, Cmp, ExpressionError, Not
+from dynamo.schema import BY_SHORT
+from dynamo.store import build
+from dynamo.values import ValueTypeError
 
 EXE = BY_SHORT["executions"]
 HELPERS = BY_SHORT["helpers"]

@@ -27,8 +27,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.data import demo
-from bot.data.schema import TABLES
 from bot.render.blocks import render_json, render_message
 from bot.render.limits import problems
 from bot.render.requests import render_request
@@ -36,6 +34,8 @@ from bot.render.text import render_text
 from commands import REGISTRY, dispatch
 from commands.awscli import GLOBAL, OP_FLAGS
 from commands.results import ErrorResult, ItemsResult, JsonResult, RequestResult, Result
+from dynamo import demo
+from dynamo.schema import TABLES
 from tests.conftest import REGION, STAGE, scan_all
 
 STATE_TABLE = f"mfh-{STAGE}-ddb-bot"
@@ -66,9 +66,9 @@ def world() -> Iterator[World]:
     from moto import mock_aws
 
     from bot.config import load_settings
-    from bot.data.aws import dynamodb_client
-    from bot.data.tables import create_platform_tables, create_state_table
     from bot.services import Services
+    from dynamo.aws import dynamodb_client
+    from dynamo.tables import create_platform_tables, create_state_table
 
     with mock_aws():
         client = dynamodb_client(REGION)
@@ -681,7 +681,7 @@ def test_rendered_items_fit_slack_and_leak_nothing(
 
 # -- what fuzzing found, pinned ------------------------------------------------------------
 def test_found_credentials_in_map_keys_and_glued_to_text_are_masked() -> None:
-    from bot.data.redact import MASKED, mask_text, redact_item
+    from dynamo.redact import MASKED, mask_text, redact_item
 
     key = "AKIAQRU77V3H7NJZ6ZMW"
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"

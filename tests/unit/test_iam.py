@@ -10,7 +10,7 @@ waiters. ``transact_write_items`` needs the item actions of its parts (``Put`` /
 - ``iam/ddb-bot-policy.json``: the running bot (every module but the two below).
 - ``iam/ddb-bot-init-policy.json``: ``python -m bot init`` (``create_state_table``).
 - local only, granted by neither: ``init --all`` (``create_platform_tables``) and demo
-  seeding (``bot/data/demo.py``), which are for local endpoints and benchmarks.
+  seeding (``dynamo/demo.py``), which are for local endpoints and benchmarks.
 
 A behavioural check then runs real workflows against moto, records every call with its
 table, and evaluates each against the runtime policy's resources and conditions.
@@ -31,14 +31,14 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
-from bot.data.schema import TABLES
+from dynamo.schema import TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_POLICY = ROOT / "iam" / "ddb-bot-policy.json"
 INIT_POLICY = ROOT / "iam" / "ddb-bot-init-policy.json"
-INIT_MODULE = "bot/data/tables.py"
+INIT_MODULE = "dynamo/tables.py"
 INIT_ENTRY = "create_state_table"  # what `python -m bot init` runs; --all adds the rest
-LOCAL_MODULES = {"bot/data/demo.py"}  # demo data seeding: local endpoints, benchmarks
+LOCAL_MODULES = {"dynamo/demo.py"}  # demo data seeding: local endpoints, benchmarks
 PLACEHOLDERS = {"${AWS_REGION}": "us-west-2", "${ACCOUNT_ID}": "570331155915", "${STAGE}": "dev"}
 STATE_TABLE = "mfh-dev-ddb-bot"
 TRANSACT_PARTS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
@@ -103,7 +103,7 @@ def _actions(ops: set[str], module: ast.Module) -> set[str]:
 
 
 def _modules() -> Iterator[tuple[str, ast.Module]]:
-    for pkg in ("bot", "commands"):
+    for pkg in ("bot", "commands", "dynamo"):
         for path in sorted((ROOT / pkg).rglob("*.py")):
             yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(), str(path))
 
@@ -286,9 +286,9 @@ def test_every_call_of_real_workflows_is_allowed(services: Any, seeded: Any,
     assert isinstance(rejected, RequestResult)
     dispatch(f"reject {rejected.id} not today", bob)
     services.requests.expire_due()
-    services.views.load(services.views.save("U_ALICE", "x" * 3000))  # stored, not inline
-    if importlib.util.find_spec("bot.data.locks"):  # the scheduled digest's window lock
-        from bot.data.locks import WindowLocks
+    services.pages.load(services.pages.save("U_ALICE", "x" * 3000))  # stored, not inline
+    if importlib.util.find_spec("dynamo.locks"):  # the scheduled digest's window lock
+        from dynamo.locks import WindowLocks
 
         locks = WindowLocks(services.store, services.settings.state_table)
         lock = locks.acquire("2026-01-01T09:00:00Z", "2026-01-02T09:00:00Z")

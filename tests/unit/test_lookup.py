@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from bot.data import demo
 from bot.render.limits import problems
 from bot.render.lookup import render_lookup
 from commands.lookup import CAP, Identifier, extract, lookup, resolve
+from dynamo import demo
 
 SUB = demo.DEMO_SUB
 SLUGS = frozenset({"hubspot", "keap", "go-high-level"})

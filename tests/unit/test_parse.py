@@ -7,8 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from bot.data.schema import BY_SHORT
-from bot.data.values import ValueTypeError
 from commands.parse import (
     check_limit,
     json_object,
@@ -18,6 +16,8 @@ from commands.parse import (
     parse_options,
 )
 from commands.registry import CommandError, tokenize
+from dynamo.schema import BY_SHORT
+from dynamo.values import ValueTypeError
 
 USERS = BY_SHORT["users"]
 UA = BY_SHORT["user-accounts"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.data.policy import Policy, PolicyError, Rule, load_policy, parse_policy
+from dynamo.policy import Policy, PolicyError, Rule, load_policy, parse_policy
 
 ISSUE_EXAMPLE = """\
 default: {approvals: 1}                 # optional; approvers default to DDB_BOT_APPROVERS

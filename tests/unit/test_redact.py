@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.data.redact import (
+from commands.results import ErrorResult, ItemsResult, JsonResult, TableResult, TextResult
+from dynamo.redact import (
     MASKED,
     REDACTED,
     looks_like_credential,
@@ -16,8 +17,7 @@ from bot.data.redact import (
     redact_any,
     redact_item,
 )
-from bot.data.schema import BY_SHORT
-from commands.results import ErrorResult, ItemsResult, JsonResult, TableResult, TextResult
+from dynamo.schema import BY_SHORT
 
 AUTHS = BY_SHORT["platform-connection-auths"]
 USERS = BY_SHORT["users"]

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from boto3.dynamodb.conditions import ConditionExpressionBuilder
 
-from bot.data.schema import BY_SHORT
 from commands import expr
 from commands.expr_types import check_types
 from commands.registry import CommandError
@@ -21,6 +20,7 @@ from commands.secret_guard import (
     check_paths,
     check_start_key,
 )
+from dynamo.schema import BY_SHORT
 
 AUTH = BY_SHORT["platform-connection-auths"]
 KEYS = BY_SHORT["api-keys"]

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.data.schema import BY_SHORT
-from bot.data.values import ValueTypeError, check_type, typed_value
+from dynamo.schema import BY_SHORT
+from dynamo.values import ValueTypeError, check_type, typed_value
 
 USERS = BY_SHORT["users"]
 HELPERS = BY_SHORT["helpers"]

@@ -14,8 +14,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from bot.data.redact import mask_text, redact_value
-from bot.data.store import Store, serialize_item
+from dynamo.redact import mask_text, redact_value
+from dynamo.store import Store, serialize_item
 
 AUDIT_PK = "AUDIT"
 KEEP_SECONDS = 400 * 86400

@@ -13,7 +13,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
-from bot.data.store import Page, Store
+from dynamo.store import Page, Store
 
 DEFAULT_LIMIT = 25
 

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from bot.data.schedule import iso
-from bot.data.store import Page, Store, StoreError, deserialize_item, serialize_item
+from dynamo.schedule import iso
+from dynamo.store import Page, Store, StoreError, deserialize_item, serialize_item
 
 log = logging.getLogger(__name__)
 

@@ -298,7 +298,7 @@ def table_by_full_name(full: str, stage: str) -> Table:
 
 
 # The access patterns of the seed, one row each: (pattern, table, index, key condition).
-# ``bot.data.patterns`` implements each; ``/ddb patterns`` prints this table.
+# ``dynamo.patterns`` implements each; ``/ddb patterns`` prints this table.
 ACCESS_PATTERNS: tuple[tuple[str, str, str | None, str, str], ...] = (
     ("Get user by ID", "users", None, "user_id = X", "/ddb user user:<sub>"),
     ("Find user by email", "users", "EmailIndex", "email = X", "/ddb user <email>"),

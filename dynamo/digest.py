@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.data import digest_reads as reads
-from bot.data.redact import mask_text
-from bot.data.schedule import Window, iso, parse_iso
-from bot.data.store import Store
+from dynamo import digest_reads as reads
+from dynamo.redact import mask_text
+from dynamo.schedule import Window, iso, parse_iso
+from dynamo.store import Store
 
 log = logging.getLogger(__name__)
 MISSING = "?"

@@ -2,7 +2,7 @@
 
 Every path that may see a request reach its end (a button, a typed command, the reject
 modal, the expiry sweep, a late click) calls ``notify_outcome``; the state table's
-conditional ``notified`` claim (``bot.data.notices``) lets exactly one of them send.
+conditional ``notified`` claim (``dynamo.notices``) lets exactly one of them send.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.data import notices
-from bot.data.requests import WriteRequest
 from bot.render.outcomes import render_outcome_dm
 from bot.services import Services
 from commands.results import RequestResult
+from dynamo import notices
+from dynamo.requests import WriteRequest
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from bot.data.schema import Table, resolve_table
+from dynamo.schema import Table, resolve_table
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
-from bot.data.store import serialize_item
+from dynamo.store import serialize_item
 
 if TYPE_CHECKING:
-    from bot.data.requests import WriteRequest
+    from dynamo.requests import WriteRequest
 
 ATTR = "approvals"
 ATTEMPTS = 6  # each retry follows someone else's successful approval, so few are needed

@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.data.schema import BY_SHORT
+from dynamo.schema import BY_SHORT
 
 KINDS = ("update", "delete", "put", "gsi-create", "gsi-delete", "*")
 KindName = Literal["update", "delete", "put", "gsi-create", "gsi-delete", "*"]

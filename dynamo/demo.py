@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.data.store import serialize_item
+from dynamo.store import serialize_item
 
 # Well-known demo identifiers (README examples and tests use them).
 DEMO_SUB = "5f1c2d8e-7a3b-4c9d-8e2f-1a2b3c4d5e6f"

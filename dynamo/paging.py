@@ -1,8 +1,8 @@
-"""Views: what a "Next page" or "Show JSON" button continues from.
+"""Paging state: what a "Next page" or "Show JSON" button continues from.
 
-A view is the command text, its owner and the page's start keys. Small views travel in
+A page state is the command text, its owner and the page's start keys. Small states travel in
 the button value itself (Slack signs every interaction payload, so a value can only be
-one we sent), which saves a DynamoDB write on every read; a view too large for Slack's
+one we sent), which saves a DynamoDB write on every read; a state too large for Slack's
 2,000-character value limit is stored in the state table (TTL one day) and the button
 carries only its id.
 """
@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.data.store import deserialize_item, serialize_item
+from dynamo.store import deserialize_item, serialize_item
 
 VIEW_TTL_SECONDS = 24 * 3600
 INLINE_MAX = 1900
@@ -23,7 +23,7 @@ INLINE = "i:"
 
 
 @dataclass(frozen=True)
-class View:
+class PageState:
     id: str
     user_id: str
     text: str
@@ -31,7 +31,7 @@ class View:
     next_key: dict[str, Any] | None = None
 
 
-class ViewStore:
+class PageStore:
     def __init__(self, client: Any, table: str) -> None:
         self.client = client
         self.table = table
@@ -67,7 +67,7 @@ class ViewStore:
         self.client.put_item(TableName=self.table, Item=serialize_item(item))
         return view_id
 
-    def load(self, view_id: str) -> View | None:
+    def load(self, view_id: str) -> PageState | None:
         if view_id.startswith(INLINE):
             return _inline(view_id)
         if not view_id or len(view_id) > 64:
@@ -81,17 +81,17 @@ class ViewStore:
         item = deserialize_item(raw)
         if int(item.get("ttl", 0)) < time.time():
             return None
-        return View(
+        return PageState(
             view_id, item["user_id"], item["text"], item.get("start_key"), item.get("next_key")
         )
 
 
-def _inline(token: str) -> View | None:
+def _inline(token: str) -> PageState | None:
     try:
         data = json.loads(token[len(INLINE):])
         if int(data["x"]) < time.time():
             return None
-        return View(token, str(data["u"]), str(data["t"]),
+        return PageState(token, str(data["u"]), str(data["t"]),
                     deserialize_item(data["s"]) if data.get("s") else None,
                     deserialize_item(data["n"]) if data.get("n") else None)
     except (ValueError, KeyError, TypeError, AttributeError):

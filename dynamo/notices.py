@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.data.store import serialize_item
+from dynamo.store import serialize_item
 
 FINAL = frozenset({"EXECUTED", "REJECTED", "STALE", "EXPIRED", "FAILED"})
 

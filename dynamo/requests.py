@@ -22,13 +22,13 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.data import quorum
-from bot.data.audit import Audit
-from bot.data.policy import Policy
-from bot.data.redact import redact_value
-from bot.data.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table, resolve_table
-from bot.data.store import Store, StoreError, deserialize_item, serialize_item
-from bot.data.values import check_type
+from dynamo import quorum
+from dynamo.audit import Audit
+from dynamo.policy import Policy
+from dynamo.redact import redact_value
+from dynamo.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table, resolve_table
+from dynamo.store import Store, StoreError, deserialize_item, serialize_item
+from dynamo.values import check_type
 
 REQ_PK = "REQ"
 KEEP_SECONDS = 400 * 86400  # requests stay queryable for history, then TTL removes them
@@ -104,7 +104,7 @@ class WriteRequest:
     secret_touched: bool = False
     stage: str = ""  # the stage whose tables it changes; another stage's bot refuses it
     exec_token: str | None = None  # the ClientRequestToken of the transaction that executed it
-    # the approval policy's rule, fixed when the request is made (bot.data.policy)
+    # the approval policy's rule, fixed when the request is made (dynamo.policy)
     need: int = 1  # distinct approvals needed
     approvers: list[str] = field(default_factory=list)  # user/group ids; empty: DDB_BOT_APPROVERS
     approvals: list[str] = field(default_factory=list)  # who approved so far (sorted)

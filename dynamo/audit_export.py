@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from bot.data.audit import AUDIT_PK
-from bot.data.redact import mask_text, redact_any
-from bot.data.store import deserialize_item, serialize_item
+from dynamo.audit import AUDIT_PK
+from dynamo.redact import mask_text, redact_any
+from dynamo.store import deserialize_item, serialize_item
 
 # the export's fields, in order (README documents each)
 FIELDS = ("time", "actor", "action", "request_id", "table", "key", "kind", "outcome",
@@ -26,7 +26,7 @@ FIELDS = ("time", "actor", "action", "request_id", "table", "key", "kind", "outc
 
 
 def _at(dt: datetime) -> str:
-    """The audit sort key's time format (``bot.data.audit``)."""
+    """The audit sort key's time format (``dynamo.audit``)."""
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
 
-from bot.data.schema import AttrType, Table
+from dynamo.schema import AttrType, Table
 
 
 class ValueTypeError(ValueError):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.data.credentials import MASKED, mask_credentials
-from bot.data.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table
+from dynamo.credentials import MASKED, mask_credentials
+from dynamo.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table
 
 REDACTED = "[redacted]"
 __all__ = ["MASKED", "REDACTED", "looks_like_credential", "mask_text", "redact_any", "redact_item",

@@ -20,7 +20,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from bot.data.store import Store, build, serialize_item
+from dynamo.store import Store, build, serialize_item
 
 TAKEN, POSTED = "taken", "posted"
 KEEP_SECONDS = 400 * 86400  # the record of what was posted outlives any trend lookup

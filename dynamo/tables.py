@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.data.schema import TABLES, Index, KeySchema, Table
+from dynamo.schema import TABLES, Index, KeySchema, Table
 
 
 def _key_schema(keys: KeySchema) -> list[dict[str, str]]:
