@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     ddb_bot_lookup_reply: Literal["thread", "ephemeral"] = "thread"
     ddb_bot_log_level: str = "INFO"
 
+    # HTTP edge (bot/server.py): a connection idle this long is dropped, whatever state its
+    # request is in; past the connection limit new connections wait in the kernel's backlog
+    ddb_bot_http_idle_timeout: float = Field(30.0, ge=0.2, le=30)
+    ddb_bot_http_connection_limit: int = Field(1500, ge=10, le=20_000)
+    ddb_bot_http_threads: int = Field(8, ge=1, le=64)
+    # work after ack(): this many may wait for a worker; past that, "busy, try again"
+    ddb_bot_work_queue: int = Field(24, ge=0, le=10_000)
+
     @field_validator("stage")
     @classmethod
     def _stage(cls, v: str) -> str:

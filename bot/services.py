@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,10 +15,41 @@ from bot.data.aws import dynamodb_client
 from bot.data.requests import Requests
 from bot.data.store import Store
 from bot.data.views import ViewStore
-from bot.logs import bind
+from bot.logs import bind, note_busy
 
 log = logging.getLogger(__name__)
 WORKERS = 6
+BUSY_TEXT = ("ddb-bot is busy right now and did not run this. Try again in a moment.")
+
+
+class WorkQueue:
+    """A fixed pool of workers with a bounded backlog.
+
+    ``reserve()`` takes one of ``workers + backlog`` slots without waiting; when none is
+    free the caller answers "busy" at once instead of queueing an answer that would arrive
+    long after the person gave up. A slot is given back when its job ends."""
+
+    def __init__(self, workers: int = WORKERS, backlog: int = 24) -> None:
+        self.workers = workers
+        self.backlog = backlog
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddb-work")
+        self._slots = threading.BoundedSemaphore(workers + backlog)
+
+    def reserve(self) -> bool:
+        return self._slots.acquire(blocking=False)
+
+    def run_reserved(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run ``fn`` in a slot taken by :meth:`reserve`."""
+        try:
+            future = self._pool.submit(fn)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(lambda _f: self._slots.release())
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait)
 
 
 @dataclass
@@ -30,12 +62,21 @@ class Services:
     access: Access
     # Work after ack() runs here, not in Bolt's listener pool: Bolt answers an HTTP
     # request only once a pool thread has picked up its listener, so DynamoDB work in
-    # that pool would delay the next acks behind it.
-    work: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
-        max_workers=WORKERS, thread_name_prefix="ddb-work"))
+    # that pool would delay the next acks behind it. Bounded: see WorkQueue.
+    work: WorkQueue = field(default_factory=WorkQueue)
 
-    def after_ack(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        """Run ``fn`` in the work pool; a failure is logged with its traceback."""
+    def after_ack(self, fn: Callable[..., Any], *args: Any,
+                  busy: Callable[[], object]) -> Future[Any] | None:
+        """Run ``fn`` in the work queue; a failure is logged with its traceback. When the
+        queue is full, call ``busy`` here instead (it tells the person to try again),
+        count it in the logs, and return None."""
+        if not self.work.reserve():
+            note_busy(self.work.workers + self.work.backlog)
+            try:
+                busy()
+            except Exception:
+                log.exception("telling the person the bot is busy failed")
+            return None
 
         def run() -> Any:
             try:
@@ -44,7 +85,7 @@ class Services:
                 log.exception("work after ack failed in %s", getattr(fn, "__name__", fn))
                 raise
 
-        return self.work.submit(bind(run))  # keeps the request's log context
+        return self.work.run_reserved(bind(run))  # keeps the request's log context
 
     def shutdown(self) -> None:
         """Finish the work in flight (graceful stop)."""
@@ -63,6 +104,7 @@ class Services:
             requests=Requests(store, settings.state_table,
                               int(settings.ddb_bot_request_ttl.total_seconds())),
             access=Access(settings, web_client),
+            work=WorkQueue(WORKERS, settings.ddb_bot_work_queue),
         )
 
     def context(self, user_id: str, channel_id: str | None = None, **kw: Any) -> Any:

@@ -87,22 +87,20 @@ def _healthcheck_command() -> list[str]:
 
 
 def test_the_healthcheck_command_passes_only_when_healthy() -> None:
-    from bot.server import SlackHTTPServer
+    from bot.server import start_http
 
     argv = [sys.executable, *_healthcheck_command()[1:]]
     healthy = threading.Event()
-    server = SlackHTTPServer(("127.0.0.1", 0), None)  # the health server Socket Mode runs
+    server = start_http(None, "127.0.0.1", 0)  # the health server Socket Mode runs
     server.health = healthy.is_set
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = str(server.server_address[1])
+    port = str(server.port)
     env = {**os.environ, "PORT": port}
     try:
         assert subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode != 0
         healthy.set()
         assert subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode == 0
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
     # nothing listening: unhealthy, and quickly
     assert subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode != 0
 
