@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,28 +26,59 @@ BUSY_TEXT = ("ddb-bot is busy right now and did not run this. Try again in a mom
 class WorkQueue:
     """A fixed pool of workers with a bounded backlog.
 
-    ``reserve()`` takes one of ``workers + backlog`` slots without waiting; when none is
-    free the caller answers "busy" at once instead of queueing an answer that would arrive
-    long after the person gave up. A slot is given back when its job ends."""
+    ``reserve()`` takes a place without waiting, or refuses, and then the caller answers
+    "busy" at once instead of queueing an answer that would arrive after the person gave
+    up. It refuses when ``workers + backlog`` jobs are already admitted, or when the wait
+    it would face — jobs ahead of it times the recent job duration (a moving average),
+    shared by the workers — exceeds ``max_wait`` seconds: a count alone is either too
+    small when jobs are quick (refusing work the workers would finish in time) or too
+    large when DynamoDB is slow (promising answers far too late)."""
 
-    def __init__(self, workers: int = WORKERS, backlog: int = 24) -> None:
+    def __init__(self, workers: int = WORKERS, backlog: int = 100, max_wait: float = 5.0,
+                 job_s: float = 0.05) -> None:
         self.workers = workers
         self.backlog = backlog
+        self.max_wait = max_wait
+        self.job_s = job_s  # moving average of a job's duration, seconds
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddb-work")
-        self._slots = threading.BoundedSemaphore(workers + backlog)
+        self._lock = threading.Lock()
+        self._admitted = 0  # waiting or running
+
+    @property
+    def capacity(self) -> int:
+        return self.workers + self.backlog
+
+    def expected_wait(self) -> float:
+        """Seconds a job admitted now would wait for a worker."""
+        ahead = max(0, self._admitted + 1 - self.workers)
+        return ahead * self.job_s / self.workers
 
     def reserve(self) -> bool:
-        return self._slots.acquire(blocking=False)
+        with self._lock:
+            if self._admitted >= self.capacity or self.expected_wait() > self.max_wait:
+                return False
+            self._admitted += 1
+            return True
 
     def run_reserved(self, fn: Callable[[], Any]) -> Future[Any]:
-        """Run ``fn`` in a slot taken by :meth:`reserve`."""
+        """Run ``fn`` in a place taken by :meth:`reserve`."""
+
+        def job() -> Any:
+            start = time.monotonic()
+            try:
+                return fn()
+            finally:
+                spent = time.monotonic() - start
+                with self._lock:
+                    self._admitted -= 1
+                    self.job_s = 0.8 * self.job_s + 0.2 * spent
+
         try:
-            future = self._pool.submit(fn)
+            return self._pool.submit(job)
         except BaseException:
-            self._slots.release()
+            with self._lock:
+                self._admitted -= 1
             raise
-        future.add_done_callback(lambda _f: self._slots.release())
-        return future
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait)
@@ -71,7 +103,7 @@ class Services:
         queue is full, call ``busy`` here instead (it tells the person to try again),
         count it in the logs, and return None."""
         if not self.work.reserve():
-            note_busy(self.work.workers + self.work.backlog)
+            note_busy(self.work.capacity)
             try:
                 busy()
             except Exception:
@@ -104,7 +136,7 @@ class Services:
             requests=Requests(store, settings.state_table,
                               int(settings.ddb_bot_request_ttl.total_seconds())),
             access=Access(settings, web_client),
-            work=WorkQueue(WORKERS, settings.ddb_bot_work_queue),
+            work=WorkQueue(WORKERS, settings.ddb_bot_work_queue, settings.ddb_bot_work_max_wait),
         )
 
     def context(self, user_id: str, channel_id: str | None = None, **kw: Any) -> Any:

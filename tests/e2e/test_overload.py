@@ -107,8 +107,8 @@ def test_busy_approve_click_changes_nothing_and_says_so(make_bot: Any) -> None:
         bot.services.work.shutdown()
 
 
-def test_work_queue_bounds_jobs_and_gives_slots_back() -> None:
-    queue = WorkQueue(workers=2, backlog=3)
+def test_work_queue_bounds_jobs_and_gives_places_back() -> None:
+    queue = WorkQueue(workers=2, backlog=3, max_wait=60)
     gate = threading.Event()
     taken = [queue.reserve() for _ in range(6)]
     assert taken == [True] * 5 + [False]  # 2 running + 3 waiting, then full
@@ -118,8 +118,28 @@ def test_work_queue_bounds_jobs_and_gives_slots_back() -> None:
     for f in futures:
         assert f.result(timeout=10) is True
     deadline = time.monotonic() + 5
-    while not queue.reserve():  # done-callbacks release right after the result is set
+    while not queue.reserve():  # places are given back right after each job ends
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    assert sum(queue.reserve() for _ in range(10)) == 4  # all 5 slots back
+    assert sum(queue.reserve() for _ in range(10)) == 4  # all 5 places back
     queue.shutdown()
+
+
+def test_work_queue_refuses_a_job_that_would_wait_too_long() -> None:
+    """The same backlog admits more quick jobs than slow ones: what is bounded is the wait."""
+    quick = WorkQueue(workers=1, backlog=100, max_wait=1.0, job_s=0.1)
+    slow = WorkQueue(workers=1, backlog=100, max_wait=1.0, job_s=0.4)
+    gate = threading.Event()
+    admitted = {}
+    for name, queue in (("quick", quick), ("slow", slow)):
+        n = 0
+        while queue.reserve():
+            queue.run_reserved(lambda: gate.wait(10))
+            n += 1
+            assert n <= 100
+        admitted[name] = n
+    gate.set()
+    # 1 running + waits of 0.1, 0.2, ... 1.0 s  /  1 running + 0.4, 0.8 s
+    assert admitted == {"quick": 11, "slow": 3}
+    quick.shutdown()
+    slow.shutdown()
