@@ -60,7 +60,7 @@ class Settings(BaseSettings):
 
     # HTTP edge (bot/server.py): a connection idle this long is dropped, whatever state its
     # request is in; past the connection limit new connections wait in the kernel's backlog
-    ddb_bot_http_idle_timeout: float = Field(30.0, ge=0.2, le=30)
+    ddb_bot_http_idle_timeout: int = Field(30, ge=1, le=30)  # seconds
     ddb_bot_http_connection_limit: int = Field(1500, ge=10, le=20_000)
     ddb_bot_http_threads: int = Field(8, ge=1, le=64)
     # work after ack(): at most this many wait for a worker, and none is admitted that

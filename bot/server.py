@@ -46,7 +46,7 @@ class Limits:
     ``connections * (max_header_bytes + in_memory_body)``; bigger bodies spill to a
     temporary file, and no body may exceed ``max_body``."""
 
-    idle_timeout: float = 30.0  # drop a connection silent this long (mid-request too)
+    idle_timeout: int = 30  # seconds: drop a connection silent this long (mid-request too)
     connections: int = 1500  # open connections; further ones wait in the listen backlog
     threads: int = 8  # WSGI worker threads (each waits for Bolt's ack, not the work)
     max_body: int = 1 << 20  # Slack's payloads are a few KB; block_actions carry a message
@@ -137,12 +137,12 @@ class HttpServer:
         server = create_server(
             self.wsgi, host=host, port=port, threads=lim.threads,
             channel_timeout=lim.idle_timeout,
-            cleanup_interval=max(0.1, min(lim.idle_timeout / 4, 5.0)),
+            cleanup_interval=max(1, min(lim.idle_timeout // 4, 5)),  # waitress takes ints
             connection_limit=lim.connections, backlog=lim.backlog,
             max_request_body_size=lim.max_body, max_request_header_size=lim.max_header_bytes,
             inbuf_overflow=lim.in_memory_body,
             asyncore_use_poll=True,  # select() stops at file descriptor 1024
-            asyncore_loop_timeout=0.5, ident="ddb-bot", expose_tracebacks=False,
+            asyncore_loop_timeout=1, ident="ddb-bot", expose_tracebacks=False,  # (an int)
         )
         assert isinstance(server, TcpWSGIServer)  # one host:port, one listening socket
         self.server = server

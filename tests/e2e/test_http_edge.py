@@ -29,7 +29,7 @@ from tests.signed import SlackSender
 
 __all__ = ["endpoint"]  # the module-scoped moto server fixture, shared
 STALLED = 1000
-IDLE_TIMEOUT = 2.0
+IDLE_TIMEOUT = 2
 PROMISED = "POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n" \
     "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4096\r\n\r\nab"
 
