@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+ACK_DRAIN_S = 5  # on SIGTERM, how long requests already read may take to be acked
 
 
 @dataclass(frozen=True)
@@ -271,8 +272,9 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> int:
     # stop listening before the drain: new connections are refused at once and a
     # replacement can bind the port while this process finishes its work
     http.stop_accepting()
-    if not http.drain(timeout=5):
-        log.warning("requests were still being acknowledged after 5 s; stopping anyway")
+    if not http.drain(timeout=ACK_DRAIN_S):
+        log.warning("requests were still being acknowledged after %s s; stopping anyway",
+                    ACK_DRAIN_S)
     http.close()
     drain(app, services, scheduler)
     return 0
