@@ -160,7 +160,7 @@ def test_runtime_dependency_set_has_no_test_or_demo_packages() -> None:
     assert {"slack-bolt", "boto3", "pydantic-settings", "apscheduler", "tzdata", "waitress"} <= closure
     assert not closure & DEV_ONLY, sorted(closure & DEV_ONLY)
     # README states the image's package count; keep it true
-    stated = re.search(r"own requirements \((\d+) packages;", (ROOT / "README.md").read_text())
+    stated = re.search(r"own requirements \((\d+) packages,", (ROOT / "README.md").read_text())
     assert stated and int(stated.group(1)) == len(closure), (stated, len(closure), sorted(closure))
 
 
