@@ -196,9 +196,9 @@ def report(res: dict[str, Any]) -> None:
     if "capacity" in res:
         print("Capacity (answers/s while answer p99 <= 1 s), steps:")
         table(("app", "offered/s", "answered", "busy", "unanswered", "errors", "answer p50 ms",
-               "answer p99 ms", "ack p99 ms"),
+               "answer p99 ms", "ack p99 ms", "send lag p99 ms"),
               [(k, s["offered_rps"], s["answered"], s["busy"], s["unanswered"], s["errors"],
-                s["trip_p50_ms"], s["trip_p99_ms"], s["ack_p99_ms"])
+                s["trip_p50_ms"], s["trip_p99_ms"], s["ack_p99_ms"], s["send_lag_p99_ms"])
                for k, c in res["capacity"].items() for s in c["steps"]])
         by = res["capacity"]
         for k, c in by.items():
