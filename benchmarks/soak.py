@@ -61,7 +61,8 @@ sys.path.insert(0, ROOT)
 
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
-from benchmarks.ack_latency import free_port, pct, wait_http  # noqa: E402
+from benchmarks.ack_latency import free_port, wait_http  # noqa: E402
+from benchmarks.load import pct  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 
 SECRET = "soak-signing-secret"
