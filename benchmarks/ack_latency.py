@@ -1,14 +1,22 @@
-"""Ack latency and round trip of ``/ddb get`` / ``query`` under concurrent load (SPEC §9).
+"""Ack latency, round trip, overload and capacity of ``/ddb get`` / ``query`` (SPEC §9).
 
-Side by side in one run, each served the same way (bot.server's threading adapter, its
-own process): ddb-bot, a plain Bolt app doing the same job (ack, raw boto3, respond) and
-a no-op Bolt app. DynamoDB is moto's server in another process; Slack's response_url is
-a local fake that timestamps arrivals. 20 client threads send signed slash commands (and,
-for the bot, a share of "Show JSON" clicks) for ``--duration`` seconds per app.
+Side by side in one run, each app served the same way (bot.server's waitress server,
+its own process): ddb-bot, a plain Bolt app doing the same job (ack, raw boto3, respond)
+and a no-op Bolt app. DynamoDB is moto's server in another process; Slack's response_url
+is a local fake that timestamps arrivals. Phases (``--phases``, default all):
 
-    python benchmarks/ack_latency.py [--duration 60] [--concurrency 20]
+- ``trip``: one request at a time, request → answer (bot vs plain);
+- ``closed``: ``--concurrency`` clients, each sending as soon as its last request was
+  acked (plus "get+clicks" for the bot): ack percentiles, and for every acked request
+  whether it was answered within 10 s, told "busy", answered late, or never;
+- ``fixed``: an open loop at ``--rate`` signed ``/ddb get`` per second: ack percentiles,
+  bot vs the no-op app;
+- ``capacity``: open loops at rising rates; capacity is the answers per second sustained
+  while the answer p99 (request → answer at response_url) stays <= 1 s, bot vs plain.
 
-Prints a table and writes benchmarks/results/ack_latency.json.
+    python benchmarks/ack_latency.py [--duration 60] [--concurrency 20] [--rate 50]
+
+Prints tables and writes benchmarks/results/ack_latency.json.
 """
 
 from __future__ import annotations
@@ -19,20 +27,19 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from slack_sdk.signature import SignatureVerifier  # noqa: E402
-
+from benchmarks.load import SECRET, capacity, run_load, run_rate  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 
-SECRET = "bench-signing-secret"
+CAPACITY_RATES = [10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 200]
 
 
 def free_port() -> int:
@@ -61,7 +68,9 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-def start_app(kind: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+@contextmanager
+def app(kind: str, env: dict[str, str]) -> Iterator[int]:
+    """One app in its own process, on the bot's server; yields its port."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "benchmarks", "apps.py"), kind, str(port)],
                             env=env, stdout=subprocess.PIPE, text=True)
@@ -69,111 +78,49 @@ def start_app(kind: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], in
     line = proc.stdout.readline()
     if "READY" not in line:
         raise SystemExit(f"{kind} app did not start: {line}")
-    return proc, port
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+APPS: set[str] = {"noop", "plain", "bot"}
 
 
-def run_load(port: int, fake: FakeSlack, texts: list[str], duration: float, concurrency: int,
-             clicks: bool = False, wait_answer: bool = False) -> dict[str, Any]:
-    verifier = SignatureVerifier(SECRET)
-    acks: list[float] = []
-    sent: dict[str, float] = {}
-    errors = 0
-    lock = threading.Lock()
-    stop = time.monotonic() + duration
-    counter = iter(range(10**9))
-    view_values: list[str] = []
+def _each(kinds: tuple[str, ...], env: dict[str, str], fake: FakeSlack, texts: list[str],
+          measure: Callable[[int], dict[str, Any]], warm: bool = True) -> dict[str, dict[str, Any]]:
+    out = {}
+    for kind in (k for k in kinds if k in APPS):
+        with app(kind, env) as port:
+            if warm:
+                run_load(port, fake, texts, 2, 4)
+            out[kind] = measure(port)
+        print(f"  {kind} done", file=sys.stderr, flush=True)
+    return out
 
-    def post(body: str) -> float:
-        ts = str(int(time.time()))
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{port}/slack/events", data=body.encode(), method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded",
-                     "X-Slack-Request-Timestamp": ts,
-                     "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)})
-        t0 = time.monotonic()
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            resp.read()
-            if resp.status != 200:
-                raise OSError(resp.status)
-        return t0
 
-    def worker(w: int) -> None:
-        nonlocal errors
-        while time.monotonic() < stop:
-            n = next(counter)
-            rid = f"q{n}"
-            try:
-                if clicks and view_values and n % 5 == 4:
-                    payload = {"type": "block_actions", "team": {"id": "T1"}, "api_app_id": "A1",
-                               "user": {"id": "U_BENCH", "team_id": "T1"}, "channel": {"id": "C1"},
-                               "container": {"type": "message", "message_ts": "1.2"},
-                               "response_url": fake.response_url(rid), "trigger_id": "t",
-                               "actions": [{"type": "button", "action_id": "ddb_show_json",
-                                            "block_id": "b", "value": view_values[-1]}]}
-                    body = urlencode({"payload": json.dumps(payload)})
-                else:
-                    body = urlencode({"team_id": "T1", "channel_id": "C1", "user_id": "U_BENCH",
-                                      "command": "/ddb", "text": texts[n % len(texts)],
-                                      "response_url": fake.response_url(rid), "trigger_id": "t",
-                                      "api_app_id": "A1", "token": "x"})
-                t0 = post(body)
-                dt = time.monotonic() - t0
-                with lock:
-                    acks.append(dt)
-                    sent[rid] = t0
-                while wait_answer and not fake.find(f"/response/{rid}"):
-                    time.sleep(0.0005)
-            except OSError:
-                with lock:
-                    errors += 1
-
-    def harvest() -> None:
-        while time.monotonic() < stop + 1:
-            for call in fake.find("/response/"):
-                for block in call.body.get("blocks", []) if clicks else []:
-                    for el in block.get("elements", []) if block.get("type") == "actions" else []:
-                        if el.get("action_id") == "ddb_show_json" and not view_values:
-                            view_values.append(el["value"])
-            time.sleep(0.2)
-
-    fake.clear()
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
-    h = threading.Thread(target=harvest)
-    t_start = time.monotonic()
-    for t in threads:
-        t.start()
-    h.start()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - t_start
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and len(fake.find("/response/")) < len(sent):
-        time.sleep(0.1)
-    h.join()
-    arrivals = {c.path.rsplit("/", 1)[1]: c["at"] for c in fake.find("/response/")}
-    trips = [arrivals[r] - t0 for r, t0 in sent.items() if r in arrivals]
-    answered = sum(1 for r in sent if r in arrivals)
-    return {
-        "requests": len(acks), "errors": errors, "rps": len(acks) / elapsed,
-        "ack_p50_ms": pct(acks, 0.5) * 1000, "ack_p99_ms": pct(acks, 0.99) * 1000,
-        "ack_max_ms": max(acks, default=float("nan")) * 1000,
-        "answered": answered,
-        "trip_p50_ms": pct(trips, 0.5) * 1000, "trip_p99_ms": pct(trips, 0.99) * 1000,
-    }
+def table(head: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        print("| " + " | ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r) + " |")
+    print()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--duration", type=float, default=60)
+    ap.add_argument("--duration", type=float, default=60, help="seconds per closed/fixed run")
     ap.add_argument("--concurrency", type=int, default=20)
+    ap.add_argument("--rate", type=float, default=50, help="requests/s of the fixed-rate phase")
+    ap.add_argument("--step", type=float, default=8, help="seconds per capacity step")
+    ap.add_argument("--phases", default="trip,closed,fixed,capacity")
+    ap.add_argument("--rates", default=",".join(map(str, CAPACITY_RATES)),
+                    help="offered rates of the capacity steps, rising")
+    ap.add_argument("--apps", default="noop,plain,bot", help="which apps to run (default all)")
     args = ap.parse_args()
+    phases = set(args.phases.split(","))
+    APPS.intersection_update(args.apps.split(","))
 
     moto, moto_url = start_moto()
     fake = FakeSlack().start()
@@ -188,74 +135,83 @@ def main() -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from dynamo import demo
 
-    workloads = {
-        "get": [f"get users {demo.DEMO_USER_ID}"],
-        "query": [f"query users email={demo.DEMO_EMAIL}"],
-    }
-    rows = []
-    trips = []
+    workloads = {"get": [f"get users {demo.DEMO_USER_ID}"],
+                 "query": [f"query users email={demo.DEMO_EMAIL}"]}
+    get = workloads["get"]
+    res: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "args": vars(args)}
     try:
-        for workload, texts in workloads.items():
-            for kind in ("plain", "bot"):
-                proc, port = start_app(kind, env)
-                try:
-                    run_load(port, fake, texts, 2, 1, wait_answer=True)
-                    stats = run_load(port, fake, texts, min(args.duration, 20), 1, wait_answer=True)
-                finally:
-                    proc.terminate()
-                    proc.wait(10)
-                trips.append({"workload": workload, "app": kind, **stats})
-                print(f"round trip {workload:6} {kind:6} done", file=sys.stderr, flush=True)
-        for workload, texts in workloads.items():
-            for kind in ("noop", "plain", "bot"):
-                proc, port = start_app(kind, env)
-                try:
-                    run_load(port, fake, texts, 2, 4)  # warm up
-                    stats = run_load(port, fake, texts, args.duration, args.concurrency)
-                finally:
-                    proc.terminate()
-                    proc.wait(10)
-                rows.append({"workload": workload, "app": kind, **stats})
-                print(f"{workload:6} {kind:6} done", file=sys.stderr, flush=True)
-        proc, port = start_app("bot", env)
-        try:
-            run_load(port, fake, workloads["get"], 2, 4, clicks=True)
-            stats = run_load(port, fake, workloads["get"], args.duration, args.concurrency, clicks=True)
-        finally:
-            proc.terminate()
-            proc.wait(10)
-        rows.append({"workload": "get+clicks", "app": "bot", **stats})
+        if "trip" in phases:
+            print("round trip", file=sys.stderr)
+            res["round_trip"] = {w: _each(("plain", "bot"), env, fake, texts, lambda p, t=texts: run_load(
+                p, fake, t, min(args.duration, 20), 1, wait_answer=True)) for w, texts in workloads.items()}
+        if "closed" in phases:
+            print("closed loop", file=sys.stderr)
+            res["closed"] = {w: _each(("noop", "plain", "bot"), env, fake, texts, lambda p, t=texts: run_load(
+                p, fake, t, args.duration, args.concurrency)) for w, texts in workloads.items()}
+            res["closed"]["get+clicks"] = _each(("bot",), env, fake, get, lambda p: run_load(
+                p, fake, get, args.duration, args.concurrency, clicks=True))
+        if "fixed" in phases:
+            print(f"fixed rate {args.rate}/s", file=sys.stderr)
+            res["fixed"] = _each(("noop", "bot"), env, fake, get, lambda p: run_rate(
+                p, fake, get, args.rate, args.duration))
+        if "capacity" in phases:
+            print("capacity", file=sys.stderr)
+            rates = [float(r) for r in args.rates.split(",")]
+            res["capacity"] = _each(("plain", "bot"), env, fake, get, lambda p: capacity(
+                p, fake, get, args.step, rates))
     finally:
         fake.stop()
         moto.terminate()
         moto.wait(10)
-
-    head = ("workload", "app", "requests", "rps", "errors", "answered", "ack p50 ms", "ack p99 ms",
-            "ack max ms", "trip p50 ms", "trip p99 ms")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for r in rows:
-        print(f"| {r['workload']} | {r['app']} | {r['requests']} | {r['rps']:.0f} | {r['errors']} | "
-              f"{r['answered']} | {r['ack_p50_ms']:.1f} | {r['ack_p99_ms']:.1f} | {r['ack_max_ms']:.1f} | "
-              f"{r['trip_p50_ms']:.1f} | {r['trip_p99_ms']:.1f} |")
-    print()
-    print("Round trip, one request at a time (request sent -> answer at response_url):")
-    print("| workload | app | requests | trip p50 ms | trip p99 ms |")
-    print("|---|---|---|---|---|")
-    for r in trips:
-        print(f"| {r['workload']} | {r['app']} | {r['requests']} | {r['trip_p50_ms']:.1f} | "
-              f"{r['trip_p99_ms']:.1f} |")
-    print()
-    for workload in workloads:
-        by = {r["app"]: r for r in rows if r["workload"] == workload}
-        trip = {r["app"]: r for r in trips if r["workload"] == workload}
-        print(f"{workload}: ack p99 bot/plain = {by['bot']['ack_p99_ms'] / by['plain']['ack_p99_ms']:.2f}x "
-              f"(target <= 1.2); round trip p50 bot/plain = "
-              f"{trip['bot']['trip_p50_ms'] / trip['plain']['trip_p50_ms']:.2f}x (target <= 1.2)")
+    report(res)
     os.makedirs(os.path.join(ROOT, "benchmarks", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "benchmarks", "results", "ack_latency.json"), "w") as f:
-        json.dump({"machine": f"{os.cpu_count()} cores", "duration_s": args.duration,
-                   "concurrency": args.concurrency, "rows": rows, "round_trip": trips}, f, indent=2)
+        json.dump(res, f, indent=2)
+
+
+def report(res: dict[str, Any]) -> None:
+    if "closed" in res:
+        print("Closed loop (acks and what became of each acked request):")
+        table(("workload", "app", "requests", "req/s", "errors", "ack p50 ms", "ack p99 ms",
+               "ack max ms", "answered <= 10 s", "busy", "late", "unanswered", "answer p99 ms"),
+              [(w, k, r["requests"], r["rps"], r["errors"], r["ack_p50_ms"], r["ack_p99_ms"],
+                r["ack_max_ms"], r["answered_in_10s"], r["busy"], r["late"], r["unanswered"],
+                r["trip_p99_ms"]) for w, by in res["closed"].items() for k, r in by.items()])
+        for w in ("get", "query"):
+            by = res["closed"][w]
+            if {"bot", "plain"} <= set(by):
+                print(f"{w}: ack p99 bot/plain = {by['bot']['ack_p99_ms'] / by['plain']['ack_p99_ms']:.2f}x "
+                      "(target <= 1.0)")
+        print()
+    if "fixed" in res:
+        by = res["fixed"]
+        print("Fixed rate (open loop):")
+        table(("app", "offered/s", "requests", "errors", "ack p50 ms", "ack p99 ms", "ack max ms",
+               "send lag p99 ms"),
+              [(k, r["offered_rps"], r["requests"], r["errors"], r["ack_p50_ms"], r["ack_p99_ms"],
+                r["ack_max_ms"], r["send_lag_p99_ms"]) for k, r in by.items()])
+        if {"bot", "noop"} <= set(by):
+            print(f"ack p99 bot/no-op = {by['bot']['ack_p99_ms'] / by['noop']['ack_p99_ms']:.2f}x "
+                  "(target <= 1.1)\n")
+    if "capacity" in res:
+        print("Capacity (answers/s while answer p99 <= 1 s), steps:")
+        table(("app", "offered/s", "answered", "busy", "unanswered", "errors", "answer p50 ms",
+               "answer p99 ms", "ack p99 ms", "send lag p99 ms"),
+              [(k, s["offered_rps"], s["answered"], s["busy"], s["unanswered"], s["errors"],
+                s["trip_p50_ms"], s["trip_p99_ms"], s["ack_p99_ms"], s["send_lag_p99_ms"])
+               for k, c in res["capacity"].items() for s in c["steps"]])
+        by = res["capacity"]
+        for k, c in by.items():
+            print(f"capacity {k}: {c['capacity_answers_per_s']:.1f} answers/s")
+        if {"bot", "plain"} <= set(by) and by["plain"]["capacity_answers_per_s"]:
+            ratio = by["bot"]["capacity_answers_per_s"] / by["plain"]["capacity_answers_per_s"]
+            print(f"capacity bot/plain = {ratio:.2f}x (target >= 1.0)")
+        print()
+    if "round_trip" in res:
+        print("Round trip, one request at a time (request sent -> answer at response_url):")
+        table(("workload", "app", "requests", "trip p50 ms", "trip p99 ms"),
+              [(w, k, r["requests"], r["trip_p50_ms"], r["trip_p99_ms"])
+               for w, by in res["round_trip"].items() for k, r in by.items()])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The apps the latency benchmarks compare, each served the same way (bot.server).
+"""The apps the latency benchmarks compare, each served the same way (bot.server's
+waitress server with the bot's limits).
 
 ``python benchmarks/apps.py KIND PORT`` serves one of:
 
@@ -77,13 +78,15 @@ def main() -> None:
     import logging
 
     from bot.config import load_settings
-    from bot.server import SlackHTTPServer
+    from bot.server import HttpServer, Limits
 
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("bot.overload").setLevel(logging.ERROR)  # the benchmark counts busy
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     kind, port = sys.argv[1], int(sys.argv[2])
     settings = load_settings()
     app = {"bot": bot, "plain": plain, "noop": noop}[kind](settings)
-    server = SlackHTTPServer(("127.0.0.1", port), app)
+    server = HttpServer(app, "127.0.0.1", port, Limits.of(settings))
     print("READY", flush=True)
     server.serve_forever()
 

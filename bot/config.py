@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     ddb_bot_lookup_reply: Literal["thread", "ephemeral"] = "thread"
     ddb_bot_log_level: str = "INFO"
 
+    # HTTP edge (bot/server.py): a connection idle this long is dropped, whatever state its
+    # request is in; past the connection limit new connections wait in the kernel's backlog
+    ddb_bot_http_idle_timeout: int = Field(30, ge=1, le=30)  # seconds
+    ddb_bot_http_connection_limit: int = Field(1500, ge=10, le=20_000)
+    ddb_bot_http_threads: int = Field(8, ge=1, le=64)
+    # work after ack(): at most this many wait for a worker, and none is admitted that
+    # would wait longer than DDB_BOT_WORK_MAX_WAIT seconds; past that, "busy, try again"
+    ddb_bot_work_queue: int = Field(100, ge=0, le=10_000)
+    ddb_bot_work_max_wait: float = Field(5.0, gt=0, le=60)
+
     @field_validator("stage")
     @classmethod
     def _stage(cls, v: str) -> str:

@@ -99,6 +99,9 @@ def setup(level: str, *, json_lines: bool, secrets: Iterable[str | None] = ()) -
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job errors still show
+    # waitress warns of its task queue on every request past the idle threads; a full
+    # work queue is what matters and is logged (note_busy)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 # -- one line per Slack request ---------------------------------------------------------
@@ -141,6 +144,30 @@ class RequestInfo:
 
 CURRENT: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar(
     "ddb_bot_request", default=None)
+
+_busy_lock = threading.Lock()
+_busy_total = 0
+
+
+def note_busy(capacity: int) -> int:
+    """Count a request turned away because the work queue was full: its request line says
+    ``outcome: busy`` and a warning carries the process's running total."""
+    global _busy_total
+    with _busy_lock:
+        _busy_total += 1
+        total = _busy_total
+    info = CURRENT.get()
+    if info is not None:
+        info.fields["outcome"] = "busy"
+    logging.getLogger("bot.overload").warning(
+        "work queue full (%d jobs): answered busy", capacity,
+        extra={"busy_total": total, "work_capacity": capacity})
+    return total
+
+
+def busy_total() -> int:
+    with _busy_lock:
+        return _busy_total
 
 
 def bind(fn: Callable[[], Any]) -> Callable[[], Any]:

@@ -1,9 +1,17 @@
-"""HTTP and Socket Mode entry points.
+"""HTTP and Socket Mode entry points, served by waitress.
 
-The HTTP adapter only translates types (like Bolt's own adapters): an HTTP request
-becomes a ``BoltRequest``, ``app.dispatch`` runs it (Bolt verifies the signature and
-timestamp), and the ``BoltResponse`` is written back. A threading server keeps one slow
-client from delaying the next ack.
+HTTP mode is a WSGI app on waitress: ``POST /slack/events`` goes through Bolt's own WSGI
+adapter (``slack_bolt.adapter.wsgi``; Bolt verifies the signature and timestamp),
+``GET /healthz`` answers 200 while serving and 503 once draining. Socket Mode serves the
+same WSGI app without a Bolt app behind it, for its health endpoint.
+
+Why waitress (see README, *Benchmarks*): it reads every request whole in one event-loop
+thread before a worker thread sees it, so a client that stalls mid-headers or mid-body
+costs a socket and a small buffer, not a thread; it drops a connection idle for
+``DDB_BOT_HTTP_IDLE_TIMEOUT``, refuses a body over the limit from its Content-Length
+before reading it (413), caps the header block (431) and the number of open connections.
+The worker threads are fixed. Beyond that this module only adds the header-count limit,
+the health answer, and the graceful stop waitress does not have.
 """
 
 from __future__ import annotations
@@ -13,53 +21,105 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlparse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore
+from waitress.server import TcpWSGIServer, create_server
 
 from bot import STARTED
 from bot.config import Settings
 
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
-MAX_BODY = 1 << 20
+ACK_DRAIN_S = 5  # on SIGTERM, how long requests already read may take to be acked
 
 
-class SlackHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # the default listen backlog of 5 drops bursts of connections into 1 s SYN retries
-    request_queue_size = 128
+@dataclass(frozen=True)
+class Limits:
+    """What one client may cost. Memory for buffered requests is at most about
+    ``connections * (max_header_bytes + in_memory_body)``; bigger bodies spill to a
+    temporary file, and no body may exceed ``max_body``."""
 
-    # server_close() must not wait for idle keep-alive connections (threads are daemons)
-    block_on_close = False
+    idle_timeout: int = 30  # seconds: drop a connection silent this long (mid-request too)
+    connections: int = 1500  # open connections; further ones wait in the listen backlog
+    threads: int = 8  # WSGI worker threads (each waits for Bolt's ack, not the work)
+    max_body: int = 1 << 20  # Slack's payloads are a few KB; block_actions carry a message
+    max_header_bytes: int = 8 << 10
+    max_headers: int = 64
+    in_memory_body: int = 32 << 10
+    backlog: int = 1024
 
-    def __init__(self, address: tuple[str, int], app: App | None) -> None:
-        self.app = app  # None: health only (Socket Mode)
-        self.draining = False  # stopping: answer what arrives, then close the connection
-        self.closed = False  # stopped: refuse (503) what still arrives on an old connection
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(idle_timeout=settings.ddb_bot_http_idle_timeout,
+                   connections=settings.ddb_bot_http_connection_limit,
+                   threads=settings.ddb_bot_http_threads)
+
+
+def _respond(start_response: StartResponse, status: str, body: str,
+             content_type: str = "text/plain; charset=utf-8") -> list[bytes]:
+    data = body.encode()
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+class SlackWSGI:
+    """The WSGI app: Slack events (Bolt's adapter), health, and the draining states.
+
+    ``draining``: stopping — /healthz 503, requests still arriving are answered.
+    ``closed``: stopped — refuse (503) what still arrives on an old connection; the
+    server then closes every connection (a WSGI app may not send ``Connection``)."""
+
+    def __init__(self, app: App | None, limits: Limits) -> None:
+        self.slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
+        self.limits = limits
+        self.draining = False
+        self.closed = False
         self.health: Callable[[], bool] = lambda: not self.draining
         self._in_flight = 0
         self._idle = threading.Condition()
-        super().__init__(address, _Handler)
 
-    def enter(self) -> bool:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        headers = sum(1 for k in environ if k.startswith("HTTP_") or k in ("CONTENT_TYPE",
+                                                                            "CONTENT_LENGTH"))
+        if headers > self.limits.max_headers:
+            return _respond(start_response, "431 Request Header Fields Too Large",
+                            "too many headers")
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            ok = self.health()
+            return _respond(start_response, "200 OK" if ok else "503 Service Unavailable",
+                            json.dumps({"ok": ok}), "application/json")
+        if path != EVENTS_PATH or method != "POST" or self.slack is None:
+            return _respond(start_response, "404 Not Found", "not found")
+        if not self._enter():
+            return _respond(start_response, "503 Service Unavailable", "shutting down")
+        try:
+            return self.slack(environ, start_response)
+        finally:
+            self._leave()
+
+    def _enter(self) -> bool:
         with self._idle:
             if self.closed:
                 return False
             self._in_flight += 1
             return True
 
-    def leave(self) -> None:
+    def _leave(self) -> None:
         with self._idle:
             self._in_flight -= 1
             self._idle.notify_all()
 
     def close_when_idle(self, timeout: float) -> bool:
-        """Wait until no request is being dispatched (each is acked within 3 s), then
+        """Wait until no Slack request is being dispatched (each is acked within 3 s), then
         refuse any more; False if some were still running at the timeout."""
         with self._idle:
             idle = self._idle.wait_for(lambda: self._in_flight == 0, timeout)
@@ -67,64 +127,115 @@ class SlackHTTPServer(ThreadingHTTPServer):
             return idle
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: SlackHTTPServer
-    protocol_version = "HTTP/1.1"
+class HttpServer:
+    """waitress serving :class:`SlackWSGI`, with the stop sequence waitress lacks: stop
+    accepting, answer requests already read, close idle connections, end the loop."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet access log
-        log.debug("%s " + format, self.address_string(), *args)
+    def __init__(self, app: App | None, host: str, port: int, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self.wsgi = SlackWSGI(app, self.limits)
+        lim = self.limits
+        server = create_server(
+            self.wsgi, host=host, port=port, threads=lim.threads,
+            channel_timeout=lim.idle_timeout,
+            cleanup_interval=max(1, min(lim.idle_timeout // 4, 5)),  # waitress takes ints
+            connection_limit=lim.connections, backlog=lim.backlog,
+            max_request_body_size=lim.max_body, max_request_header_size=lim.max_header_bytes,
+            inbuf_overflow=lim.in_memory_body,
+            asyncore_use_poll=True,  # select() stops at file descriptor 1024
+            asyncore_loop_timeout=1, ident="ddb-bot", expose_tracebacks=False,  # (an int)
+        )
+        assert isinstance(server, TcpWSGIServer)  # one host:port, one listening socket
+        self.server = server
+        self.port: int = int(server.effective_port)  # type: ignore[arg-type]
+        self._stopped = threading.Event()
+        self._loop_done = threading.Event()
 
-    def _send(self, status: int, body: str, headers: dict[str, Any] | None = None) -> None:
-        data = body.encode()
-        self.send_response(status)
-        for k, v in (headers or {}).items():
-            for item in v if isinstance(v, list | tuple) else [v]:
-                if k.lower() != "content-length":
-                    self.send_header(k, item)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    @property
+    def health(self) -> Callable[[], bool]:
+        return self.wsgi.health
 
-    def do_GET(self) -> None:
-        if urlparse(self.path).path == "/healthz":
-            ok = self.server.health()
-            self._send(200 if ok else 503, json.dumps({"ok": ok}),
-                       {"content-type": "application/json"})
-        else:
-            self._send(404, "not found")
+    @health.setter
+    def health(self, check: Callable[[], bool]) -> None:
+        self.wsgi.health = check
 
-    def do_POST(self) -> None:
-        url = urlparse(self.path)
-        if url.path != EVENTS_PATH or self.server.app is None:
-            self._send(404, "not found")
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(413, "request too large")
-            return
-        body = self.rfile.read(length).decode("utf-8", errors="replace")
-        headers = {k.lower(): [v] for k, v in self.headers.items()}
-        if not self.server.enter():
-            self.close_connection = True
-            self._send(503, "shutting down", {"Connection": "close"})
-            return
+    def serve_forever(self) -> None:
+        """Run the event loop in this thread until :meth:`close`."""
         try:
-            resp = self.server.app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
-            extra = {}
-            if self.server.draining:  # no more requests on this connection
-                self.close_connection = True
-                extra = {"Connection": "close"}
-            self._send(resp.status, resp.body, {**resp.headers, **extra})
+            while not self._stopped.is_set():
+                wasyncore.loop(timeout=self.server.adj.asyncore_loop_timeout,
+                               map=self.server._map, use_poll=True, count=1)
         finally:
-            self.server.leave()
+            self._loop_done.set()
+
+    def start(self) -> HttpServer:
+        threading.Thread(target=self.serve_forever, name="ddb-bot-http", daemon=True).start()
+        return self
+
+    def _in_loop(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in the event-loop thread (waitress's channels are not thread-safe)."""
+        done = threading.Event()
+
+        def thunk() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        if self._loop_done.is_set():
+            fn()
+            return
+        self.server.trigger.pull_trigger(thunk)
+        done.wait(5)
+
+    def stop_accepting(self) -> None:
+        """Close the listening socket: new connections are refused at once (not left in
+        the backlog until the client times out) and a replacement can bind the port."""
+
+        def close_listener() -> None:
+            self.server.accepting = False
+            if self.server.socket is not None:
+                wasyncore.dispatcher.close(self.server)
+
+        self._in_loop(close_listener)
+
+    def _tasks_idle(self) -> bool:
+        tasks = self.server.task_dispatcher
+        with tasks.lock:
+            return not tasks.queue and tasks.active_count == 0
+
+    def drain(self, timeout: float) -> bool:
+        """Answer the requests already read, refuse later ones, close every connection
+        once its answer is flushed; False if requests were still running at the timeout."""
+        deadline = time.monotonic() + timeout
+        self.wsgi.draining = True
+        while not self._tasks_idle() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        idle = self.wsgi.close_when_idle(max(0.0, deadline - time.monotonic()))
+
+        def close_connections() -> None:
+            for channel in list(self.server.active_channels.values()):
+                channel.will_close = True  # after flushing what it has to send
+
+        self._in_loop(close_connections)
+        flush_by = time.monotonic() + 1.0
+        while self.server.active_channels and time.monotonic() < flush_by:
+            time.sleep(0.02)
+        return idle
+
+    def close(self) -> None:
+        """Stop the loop and the worker threads; safe to call twice."""
+        self._stopped.set()
+        if not self._loop_done.is_set():
+            self.server.trigger.pull_trigger()
+            self._loop_done.wait(5)
+        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        wasyncore.close_all(self.server._map)
 
 
-def start_http(app: App, host: str, port: int) -> tuple[SlackHTTPServer, threading.Thread]:
+def start_http(app: App | None, host: str, port: int, limits: Limits | None = None) -> HttpServer:
     """Serve in a background thread (tests, benchmarks); port 0 picks a free one."""
-    server = SlackHTTPServer((host, port), app)
-    thread = threading.Thread(target=server.serve_forever, name="ddb-bot-http", daemon=True)
-    thread.start()
-    return server, thread
+    return HttpServer(app, host, port, limits).start()
 
 
 def _services(settings: Settings) -> Any:
@@ -139,34 +250,39 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> int:
 
     services = _services(settings)
     app = build_app(services)
-    server = SlackHTTPServer((host, settings.port), app)
+    http = HttpServer(app, host, settings.port, Limits.of(settings))
     scheduler = start_scheduler(services, app.client)
     stop = threading.Event()
 
     def _shutdown(signum: int, _frame: Any) -> None:
         log.info("signal %s: finishing requests in flight, then stopping", signum)
+        http.wsgi.draining = True  # /healthz 503 at once
         stop.set()
-        server.draining = True
-        threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _shutdown)
     signal.signal(signal.SIGINT, _shutdown)
-    log.info("ddb-bot serving HTTP on %s:%s%s (stage %s)", host, settings.port, EVENTS_PATH,
-             settings.stage, extra={"ready_s": round(time.monotonic() - STARTED, 3)})
-    server.serve_forever()  # returns once a signal stopped the accept loop
-    if not server.close_when_idle(timeout=5):
-        log.warning("requests were still being acknowledged after 5 s; stopping anyway")
-    # stop listening before the drain: new connections are refused at once (not left in
-    # the backlog until the client times out) and a replacement can bind the port while
-    # this process finishes its work
-    server.server_close()
+    http.start()
+    log.info("ddb-bot serving HTTP on %s:%s%s (stage %s)", host, http.port, EVENTS_PATH,
+             settings.stage, extra={"ready_s": round(time.monotonic() - STARTED, 3),
+                                    "http_threads": http.limits.threads,
+                                    "idle_timeout_s": http.limits.idle_timeout,
+                                    "connection_limit": http.limits.connections})
+    while not stop.wait(3600):
+        pass
+    # stop listening before the drain: new connections are refused at once and a
+    # replacement can bind the port while this process finishes its work
+    http.stop_accepting()
+    if not http.drain(timeout=ACK_DRAIN_S):
+        log.warning("requests were still being acknowledged after %s s; stopping anyway",
+                    ACK_DRAIN_S)
+    http.close()
     drain(app, services, scheduler)
     return 0
 
 
 def drain(app: App, services: Any, scheduler: Any) -> None:
     """Finish the work in flight: listeners (Bolt's pool), then the work they handed on
-    (the services' pool), then scheduled jobs; nothing new is accepted by then."""
+    (the services' queue), then scheduled jobs; nothing new is accepted by then."""
     start = time.monotonic()
     app.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
     stop_work = getattr(services, "shutdown", None)
@@ -191,11 +307,14 @@ def socket_mode(settings: Settings, host: str = "0.0.0.0") -> int:
     scheduler = start_scheduler(services, app.client)
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
     stop = threading.Event()
-    # GET /healthz on PORT in Socket Mode too (one container healthcheck for both modes):
-    # healthy while the WebSocket to Slack is up
-    health = SlackHTTPServer((host, settings.port), None)
+    # GET /healthz on PORT in Socket Mode too (one container healthcheck for both modes),
+    # on the same server and limits as HTTP mode: healthy while the WebSocket is up
+    limits = Limits.of(settings)
+    health = HttpServer(None, host, settings.port,
+                        Limits(idle_timeout=limits.idle_timeout, connections=limits.connections,
+                               threads=2))
     health.health = lambda: not stop.is_set() and handler.client.is_connected()
-    threading.Thread(target=health.serve_forever, name="ddb-bot-health", daemon=True).start()
+    health.start()
 
     def _shutdown(signum: int, _frame: Any) -> None:
         log.info("signal %s: finishing work in flight, then stopping", signum)
@@ -209,6 +328,6 @@ def socket_mode(settings: Settings, host: str = "0.0.0.0") -> int:
     stop.wait()
     handler.close()  # no new events; listeners already running finish below
     drain(app, services, scheduler)
-    health.shutdown()
-    health.server_close()
+    health.stop_accepting()
+    health.close()
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -10,7 +12,7 @@ from typing import Any
 
 from bot.access import Access
 from bot.config import Settings
-from bot.logs import bind
+from bot.logs import bind, note_busy
 from dynamo.aws import dynamodb_client
 from dynamo.paging import PageStore
 from dynamo.policy import load_policy
@@ -19,6 +21,68 @@ from dynamo.store import Store
 
 log = logging.getLogger(__name__)
 WORKERS = 6
+BUSY_TEXT = ("ddb-bot is busy right now and did not run this. Try again in a moment.")
+
+
+class WorkQueue:
+    """A fixed pool of workers with a bounded backlog.
+
+    ``reserve()`` takes a place without waiting, or refuses, and then the caller answers
+    "busy" at once instead of queueing an answer that would arrive after the person gave
+    up. It refuses when ``workers + backlog`` jobs are already admitted, or when the wait
+    it would face — jobs ahead of it times the recent job duration (a moving average),
+    shared by the workers — exceeds ``max_wait`` seconds: a count alone is either too
+    small when jobs are quick (refusing work the workers would finish in time) or too
+    large when DynamoDB is slow (promising answers far too late)."""
+
+    def __init__(self, workers: int = WORKERS, backlog: int = 100, max_wait: float = 5.0,
+                 job_s: float = 0.05) -> None:
+        self.workers = workers
+        self.backlog = backlog
+        self.max_wait = max_wait
+        self.job_s = job_s  # moving average of a job's duration, seconds
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddb-work")
+        self._lock = threading.Lock()
+        self._admitted = 0  # waiting or running
+
+    @property
+    def capacity(self) -> int:
+        return self.workers + self.backlog
+
+    def expected_wait(self) -> float:
+        """Seconds a job admitted now would wait for a worker."""
+        ahead = max(0, self._admitted + 1 - self.workers)
+        return ahead * self.job_s / self.workers
+
+    def reserve(self) -> bool:
+        with self._lock:
+            if self._admitted >= self.capacity or self.expected_wait() > self.max_wait:
+                return False
+            self._admitted += 1
+            return True
+
+    def run_reserved(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run ``fn`` in a place taken by :meth:`reserve`."""
+
+        def job() -> Any:
+            start = time.monotonic()
+            try:
+                return fn()
+            finally:
+                spent = time.monotonic() - start
+                with self._lock:
+                    self._admitted -= 1
+                    self.job_s = 0.8 * self.job_s + 0.2 * spent
+
+        try:
+            return self._pool.submit(job)
+        except BaseException:
+            with self._lock:
+                self._admitted -= 1
+            raise
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait)
 
 
 @dataclass
@@ -31,12 +95,21 @@ class Services:
     access: Access
     # Work after ack() runs here, not in Bolt's listener pool: Bolt answers an HTTP
     # request only once a pool thread has picked up its listener, so DynamoDB work in
-    # that pool would delay the next acks behind it.
-    work: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
-        max_workers=WORKERS, thread_name_prefix="ddb-work"))
+    # that pool would delay the next acks behind it. Bounded: see WorkQueue.
+    work: WorkQueue = field(default_factory=WorkQueue)
 
-    def after_ack(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        """Run ``fn`` in the work pool; a failure is logged with its traceback."""
+    def after_ack(self, fn: Callable[..., Any], *args: Any,
+                  busy: Callable[[], object]) -> Future[Any] | None:
+        """Run ``fn`` in the work queue; a failure is logged with its traceback. When the
+        queue is full, call ``busy`` here instead (it tells the person to try again),
+        count it in the logs, and return None."""
+        if not self.work.reserve():
+            note_busy(self.work.capacity)
+            try:
+                busy()
+            except Exception:
+                log.exception("telling the person the bot is busy failed")
+            return None
 
         def run() -> Any:
             try:
@@ -45,7 +118,7 @@ class Services:
                 log.exception("work after ack failed in %s", getattr(fn, "__name__", fn))
                 raise
 
-        return self.work.submit(bind(run))  # keeps the request's log context
+        return self.work.run_reserved(bind(run))  # keeps the request's log context
 
     def shutdown(self) -> None:
         """Finish the work in flight (graceful stop)."""
@@ -67,6 +140,7 @@ class Services:
                               int(settings.ddb_bot_request_ttl.total_seconds()),
                               policy=policy, member=access.member),
             access=access,
+            work=WorkQueue(WORKERS, settings.ddb_bot_work_queue, settings.ddb_bot_work_max_wait),
         )
 
     def context(self, user_id: str, channel_id: str | None = None, **kw: Any) -> Any:

@@ -97,7 +97,8 @@ class SlackSender:
         self.response_url = response_url
 
     def post(self, body: str, *, content_type: str = "application/x-www-form-urlencoded",
-             timestamp: int | None = None, signature: str | None = None) -> HttpResult:
+             timestamp: int | None = None, signature: str | None = None,
+             timeout: float = 10) -> HttpResult:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         sig = signature or self.verifier.generate_signature(timestamp=ts, body=body)
         req = urllib.request.Request(
@@ -105,7 +106,7 @@ class SlackSender:
             headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
                      "X-Slack-Signature": sig})
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
                 return HttpResult(resp.status, resp.read().decode())
         except urllib.error.HTTPError as exc:
             return HttpResult(exc.code, exc.read().decode())

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.listeners.reply import reply_payload
+from bot.listeners.reply import busy_reply, reply_payload
 from bot.render import ids
 from bot.render.blocks import render_json
 from bot.services import Services
@@ -33,7 +33,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.NEXT_PAGE)
     def next_page(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        services.after_ack(run_next_page, body, respond)
+        services.after_ack(run_next_page, body, respond, busy=busy_reply(respond))
 
     def run_next_page(body: dict[str, Any], respond: Respond) -> None:
         view = _view(services, body, respond)
@@ -48,7 +48,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.SHOW_JSON)
     def show_json(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        services.after_ack(run_show_json, body, respond)
+        services.after_ack(run_show_json, body, respond, busy=busy_reply(respond))
 
     def run_show_json(body: dict[str, Any], respond: Respond) -> None:
         view = _view(services, body, respond)

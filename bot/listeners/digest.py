@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.listeners.reply import reply_payload
+from bot.listeners.reply import busy_reply, reply_payload
 from bot.render import ids
 from bot.services import Services
 from commands import dispatch
@@ -34,4 +34,4 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.SHOW_EXECUTIONS)
     def show_executions(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        services.after_ack(run, body, respond)
+        services.after_ack(run, body, respond, busy=busy_reply(respond))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from slack_bolt import Respond
+from slack_sdk import WebClient
+
 from bot.render.blocks import render_message
-from bot.services import Services
+from bot.services import BUSY_TEXT, Services
 from commands.results import ItemsResult, Result
 
 
@@ -19,3 +23,14 @@ def reply_payload(services: Services, user_id: str, text: str, result: Result,
     if isinstance(result, ItemsResult) and (result.items or result.has_more):
         view_id = services.pages.save(user_id, text, start_key, result.next_key)
     return {"response_type": "ephemeral", **render_message(result, view_id=view_id)}
+
+
+def busy_reply(respond: Respond) -> Callable[[], object]:
+    """The "busy, try again" answer at the response_url, beside (not over) the message
+    that was clicked."""
+    return lambda: respond(response_type="ephemeral", replace_original=False, text=BUSY_TEXT)
+
+
+def busy_dm(client: WebClient, user: str) -> Callable[[], object]:
+    """The "busy, try again" answer by DM, for surfaces without a response_url."""
+    return lambda: client.chat_postMessage(channel=user, text=BUSY_TEXT)

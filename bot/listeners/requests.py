@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.listeners.home import refresh_homes
+from bot.listeners.reply import busy_dm, busy_reply
 from bot.messaging.requests import post_request, sync_message
 from bot.render import ids
 from bot.render.requests import (
@@ -65,7 +66,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.APPROVE)
     def approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        services.after_ack(run_approve, body, client, respond)
+        services.after_ack(run_approve, body, client, respond, busy=busy_reply(respond))
 
     def run_approve(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
@@ -89,7 +90,7 @@ def register(app: App, services: Services) -> None:
         except SlackApiError as exc:
             log.warning("views.open for rejecting %s failed: %s", request_id,
                         exc.response.get("error"))
-        services.after_ack(run_reject, request_id, client, respond)
+        services.after_ack(run_reject, request_id, client, respond, busy=busy_reply(respond))
 
     def run_reject(request_id: str, client: WebClient, respond: Respond) -> None:
         req = services.requests.get(request_id)
@@ -102,7 +103,8 @@ def register(app: App, services: Services) -> None:
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                          client: WebClient) -> None:
         ack()
-        services.after_ack(run_reject_submitted, body, view, client)
+        services.after_ack(run_reject_submitted, body, view, client,
+                           busy=busy_dm(client, body["user"]["id"]))
 
     def run_reject_submitted(body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         user = body["user"]["id"]
@@ -120,7 +122,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.REREQUEST)
     def rerequest(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        services.after_ack(run_rerequest, body, client, respond)
+        services.after_ack(run_rerequest, body, client, respond, busy=busy_reply(respond))
 
     def run_rerequest(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.inbound import command_text
-from bot.listeners.reply import reply_payload
+from bot.listeners.reply import busy_reply, reply_payload
 from bot.listeners.requests import handle_result
 from bot.services import Services
 from commands import dispatch
@@ -36,4 +36,4 @@ def register(app: App, services: Services) -> None:
     @app.command(COMMAND)
     def ddb(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
-        services.after_ack(run, command, respond, client)
+        services.after_ack(run, command, respond, client, busy=busy_reply(respond))

@@ -39,16 +39,15 @@ def make_bot(ddb: Any, seeded: Any, slack: FakeSlack) -> Iterator[Any]:
             slack_api_url=slack.api_url, **overrides)
         services = Services.build(settings, ddb)
         app = build_app(services)
-        server, _ = start_http(app, "127.0.0.1", 0)
+        server = start_http(app, "127.0.0.1", 0)
         servers.append(server)
-        port = server.server_address[1]
+        port = server.port
         sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, slack.response_url())
         return Bot(sender, slack, services, app, port)
 
     yield make
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 @pytest.fixture

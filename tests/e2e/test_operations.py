@@ -124,13 +124,12 @@ def _get(url: str) -> tuple[int, str]:
 
 def test_health_only_server_reports_the_socket_connection() -> None:
     """Socket Mode serves GET /healthz on PORT too; it fails while the WebSocket is down."""
-    from bot.server import SlackHTTPServer
+    from bot.server import start_http
 
     connected = threading.Event()
-    server = SlackHTTPServer(("127.0.0.1", 0), None)
+    server = start_http(None, "127.0.0.1", 0)
     server.health = connected.is_set
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    base = f"http://127.0.0.1:{server.port}"
     try:
         assert _get(base + "/healthz")[0] == 503
         connected.set()
@@ -140,8 +139,7 @@ def test_health_only_server_reports_the_socket_connection() -> None:
             urllib.request.urlopen(req, timeout=5)
         assert err.value.code == 404  # no Slack app behind a health-only server
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 def test_draining_server_answers_then_refuses(bot: Any) -> None:
@@ -151,19 +149,18 @@ def test_draining_server_answers_then_refuses(bot: Any) -> None:
     from tests.e2e.conftest import SIGNING_SECRET
     from tests.signed import SlackSender
 
-    server, _ = start_http(bot.app, "127.0.0.1", 0)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    server = start_http(bot.app, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.port}"
     sender = SlackSender(base, SIGNING_SECRET, bot.slack.response_url())
     try:
-        server.draining = True
+        server.wsgi.draining = True
         assert _get(base + "/healthz")[0] == 503  # load balancers stop sending
         assert sender.slash("tables").status == 200
         bot.slack.wait_for("/response/")
-        assert server.close_when_idle(timeout=1)
+        assert server.wsgi.close_when_idle(timeout=1)
         assert sender.slash("tables").status == 503
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 def test_request_line_names_what_ran_but_never_its_arguments() -> None:

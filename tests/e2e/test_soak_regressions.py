@@ -19,7 +19,7 @@ def test_reject_opens_its_modal_even_when_the_work_pool_is_busy(bot: Any) -> Non
                       for el in b["elements"] if el["action_id"] == ids.REJECT)
     release = threading.Event()
     for _ in range(12):  # every worker busy, more queued behind them
-        bot.services.after_ack(release.wait, 10)
+        assert bot.services.after_ack(release.wait, 10, busy=lambda: None)
     try:
         clicked = time.monotonic()
         assert bot.sender.click(ids.REJECT, request_id, user="U_BOB").status == 200

@@ -87,22 +87,20 @@ def _healthcheck_command() -> list[str]:
 
 
 def test_the_healthcheck_command_passes_only_when_healthy() -> None:
-    from bot.server import SlackHTTPServer
+    from bot.server import start_http
 
     argv = [sys.executable, *_healthcheck_command()[1:]]
     healthy = threading.Event()
-    server = SlackHTTPServer(("127.0.0.1", 0), None)  # the health server Socket Mode runs
+    server = start_http(None, "127.0.0.1", 0)  # the health server Socket Mode runs
     server.health = healthy.is_set
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = str(server.server_address[1])
+    port = str(server.port)
     env = {**os.environ, "PORT": port}
     try:
         assert subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode != 0
         healthy.set()
         assert subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode == 0
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
     # nothing listening: unhealthy, and quickly
     assert subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode != 0
 
@@ -158,8 +156,12 @@ def runtime_closure() -> frozenset[str]:
 
 def test_runtime_dependency_set_has_no_test_or_demo_packages() -> None:
     closure = runtime_closure()
-    assert {"slack-bolt", "boto3", "pydantic-settings", "apscheduler", "tzdata"} <= closure
+    # waitress: HTTP mode's server (bot/server.py); pure Python, no dependencies of its own
+    assert {"slack-bolt", "boto3", "pydantic-settings", "apscheduler", "tzdata", "waitress"} <= closure
     assert not closure & DEV_ONLY, sorted(closure & DEV_ONLY)
+    # README states the image's package count; keep it true
+    stated = re.search(r"own requirements \((\d+) packages,", (ROOT / "README.md").read_text())
+    assert stated and int(stated.group(1)) == len(closure), (stated, len(closure), sorted(closure))
 
 
 IMPORT_CHECK = r"""
