@@ -81,6 +81,16 @@ class WorkQueue:
                 self._admitted -= 1
             raise
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no admitted job is waiting or running (tests, drain); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._admitted == 0:
+                    return True
+            time.sleep(0.01)
+        return False
+
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait)
 

@@ -70,9 +70,7 @@ def _wait_dm(bot: Any, needle: str, user: str = "U_ALICE") -> dict[str, Any]:
 
 def _settle(bot: Any) -> None:
     """Wait until the bot's work pool has finished everything queued so far."""
-    bot.services.work.submit(lambda: None).result(timeout=10)
-    for _ in range(3):  # work queued by that work
-        bot.services.work.submit(lambda: None).result(timeout=10)
+    assert bot.services.work.wait_idle(10)  # work queued by that work counts too
 
 
 def test_quorum_through_slack_message_updates_and_one_dm(qbot: Any) -> None:
