@@ -16,7 +16,7 @@ from bot.render.text import render_text
 from bot.services import Services
 from commands import dispatch
 from commands.results import ItemsResult, RequestResult, Result
-from dynamo import notices
+from dynamo.requests import notices
 
 PROMPT = "ddb> "
 BANNER = (

@@ -2,7 +2,7 @@
 
 Every path that may see a request reach its end (a button, a typed command, the reject
 modal, the expiry sweep, a late click) calls ``notify_outcome``; the state table's
-conditional ``notified`` claim (``dynamo.notices``) lets exactly one of them send.
+conditional ``notified`` claim (``dynamo.requests.notices``) lets exactly one of them send.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.render.outcomes import render_outcome_dm
 from bot.services import Services
 from commands.results import RequestResult
-from dynamo import notices
-from dynamo.requests import WriteRequest
+from dynamo.requests import WriteRequest, notices
 
 log = logging.getLogger(__name__)
 

@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
+from dynamo.requests.model import APPROVALS, conditioned, still_pending
 from dynamo.store import serialize_item
 
 if TYPE_CHECKING:
-    from dynamo.requests import WriteRequest
+    from dynamo.requests.model import WriteRequest
 
-ATTR = "approvals"
+ATTR = APPROVALS
 ATTEMPTS = 6  # each retry follows someone else's successful approval, so few are needed
 
 
@@ -55,15 +56,6 @@ def final_condition(req: WriteRequest, approver: str) -> ConditionBase:
     return Attr(ATTR).size().eq(req.need - 1) & ~Attr(ATTR).contains(approver)
 
 
-def final_expression(req: WriteRequest, approver: str) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """``final_condition`` as raw expression text for a hand-built transaction item."""
-    names = {"#ap": ATTR}
-    if req.need <= 1 or not req.approvals:
-        return "attribute_not_exists(#ap)", names, {}
-    values = {":apn": req.need - 1, ":apme": approver}
-    return "size(#ap) = :apn AND NOT contains(#ap, :apme)", names, values
-
-
 def with_approver(req: WriteRequest, approver: str) -> set[str]:
     """The full set after this approval (safe to SET: see the module doc)."""
     return {*req.approvals, approver}
@@ -72,16 +64,12 @@ def with_approver(req: WriteRequest, approver: str) -> set[str]:
 def record(client: Any, table: str, key: dict[str, Any], req: WriteRequest, approver: str,
            now: int) -> bool:
     """Add a non-final approval; False when the request moved on meanwhile (re-read it)."""
+    cond = (still_pending(now) & ~Attr(ATTR).contains(approver)
+            & (Attr(ATTR).not_exists() | Attr(ATTR).size().lt(req.need - 1)))
     try:
         client.update_item(
-            TableName=table, Key=serialize_item(key),
-            UpdateExpression="ADD #ap :me",
-            ConditionExpression=("#st = :pending AND #ex > :now AND NOT contains(#ap, :who) AND "
-                                 "(attribute_not_exists(#ap) OR size(#ap) < :room)"),
-            ExpressionAttributeNames={"#ap": ATTR, "#st": "status", "#ex": "expires_at"},
-            ExpressionAttributeValues=serialize_item({
-                ":me": {approver}, ":who": approver, ":pending": "PENDING", ":now": now,
-                ":room": req.need - 1}),
+            TableName=table, Key=serialize_item(key), UpdateExpression="ADD #ap :me",
+            **conditioned(cond, {"#ap": ATTR}, {":me": {approver}}),
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

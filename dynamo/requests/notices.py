@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from dynamo.store import serialize_item
+from dynamo.requests.model import conditioned, state_key
 
 FINAL = frozenset({"EXECUTED", "REJECTED", "STALE", "EXPIRED", "FAILED"})
 
@@ -22,11 +23,9 @@ def claim(client: Any, state_table: str, request_id: str, status: str) -> bool:
         return False
     try:
         client.update_item(
-            TableName=state_table, Key=serialize_item({"pk": "REQ", "sk": request_id}),
-            UpdateExpression="SET #n = :st",
-            ConditionExpression="#st = :st AND attribute_not_exists(#n)",
-            ExpressionAttributeNames={"#n": "notified", "#st": "status"},
-            ExpressionAttributeValues=serialize_item({":st": status}),
+            TableName=state_table, Key=state_key(request_id), UpdateExpression="SET #n = :st",
+            **conditioned(Attr("status").eq(status) & Attr("notified").not_exists(),
+                          {"#n": "notified"}, {":st": status}),
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

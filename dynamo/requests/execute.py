@@ -1,0 +1,365 @@
+"""Write requests and their state machine: the two-person rule, enforced by DynamoDB.
+
+A request is planned (``dynamo.requests.plan``), stored ``PENDING`` in the state table, and
+executed on approval by **one TransactWriteItems**: the data write conditioned on the item
+still matching "before" for every touched attribute (and on its existence or absence), plus
+the request's ``PENDING → EXECUTED`` conditioned on it still being pending and unexpired.
+Two approvers, a double click, a retried delivery or a restart can therefore never run a
+change twice. GSI changes cannot join a transaction: they move ``PENDING → EXECUTING``
+conditionally first. Every condition is built with boto3's ``Attr`` (``model.conditioned``);
+the writes themselves and the TransactWriteItems call are ``dynamo.requests.operations``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dynamo.audit import Audit
+from dynamo.policy import Policy
+from dynamo.requests import quorum
+from dynamo.requests.model import (
+    REQ_PK,
+    Kind,
+    Status,
+    WriteRequest,
+    conditioned,
+    from_item,
+    state_key,
+    still_pending,
+    to_item,
+)
+from dynamo.requests.operations import data_operation, gsi_params, transact
+from dynamo.requests.plan import Planner
+from dynamo.schema import resolve_table
+from dynamo.store import Store, StoreError, deserialize_item, serialize_item
+
+
+class Refused(Exception):
+    """An approval or rejection that is not allowed; nothing changed."""
+
+
+class _Crossed(Exception):
+    """The final approval's condition failed while the request is still pending: re-read."""
+
+
+class Requests(Planner):
+    """The request store and state machine over the bot's state table."""
+
+    def __init__(self, store: Store, state_table: str, ttl_seconds: int,
+                 clock: Callable[[], float] = time.time, audit: Audit | None = None,
+                 policy: Policy | None = None,
+                 member: Callable[[list[str], str], bool] | None = None) -> None:
+        self.store = store
+        self.policy = policy or Policy()
+        # whether a user is one of these user / user-group ids (groups need Slack: bot.access)
+        self.member = member or (lambda ids, user: user in ids)
+        self.audit = audit or Audit(store, state_table)
+        self.client = store.client
+        self.table = state_table
+        self.ttl_seconds = ttl_seconds
+        self.clock = clock
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, req: WriteRequest) -> WriteRequest:
+        self.client.put_item(TableName=self.table, Item=serialize_item(to_item(req)),
+                             **conditioned(Attr("pk").not_exists()))
+        self._log(req.requester, "request", req, "PENDING")
+        return req
+
+    def _log(self, actor: str, action: str, req: WriteRequest, outcome: str) -> None:
+        detail: dict[str, Any] = {"preview": [list(r) for r in req.preview()],
+                                  "table": req.table, "kind": req.kind.value, "key": req.key,
+                                  "need": req.need, "approvals": list(req.approvals)}
+        if req.reason:
+            detail["reason"] = req.reason
+        if req.error:
+            detail["error"] = req.error
+        self.audit.record(actor, action, req.id, req.summary, outcome, detail)
+
+    def get(self, request_id: str) -> WriteRequest | None:
+        if not request_id or len(request_id) > 40:
+            return None
+        resp = self.client.get_item(TableName=self.table, ConsistentRead=True,
+                                    Key=state_key(request_id))
+        raw = resp.get("Item")
+        return from_item(deserialize_item(raw)) if raw else None
+
+    def set_message(self, request_id: str, channel: str, ts: str) -> None:
+        self._update(request_id, {"message_channel": channel, "message_ts": ts})
+
+    def list(self, *, statuses: Iterable[str] | None = None, limit: int = 50,
+             requester: str | None = None) -> list[WriteRequest]:
+        flt: ConditionBase | None = None
+        wanted = list(statuses or [])
+        if wanted:
+            flt = Attr("status").is_in(wanted)
+        if requester:
+            cond = Attr("requester").eq(requester)
+            flt = cond if flt is None else flt & cond
+        page = self.store.query(self.table, Key("pk").eq(REQ_PK), filter=flt, desc=True,
+                                max_items=limit, key_names=("pk", "sk"), read_cap=5000)
+        return [from_item(i) for i in page.items]
+
+    # -- decisions -------------------------------------------------------------------------
+    def check_approver(self, req: WriteRequest, user: str,
+                       is_approver: Callable[[str], bool]) -> None:
+        if user == req.requester:
+            raise Refused("you asked for this change; a second person has to approve it")
+        if not self.may_decide(req, user, is_approver):
+            if req.approvers:
+                raise Refused(f"the approval policy for {req.kind.value} on `{req.table}` names "
+                              f"its approvers ({', '.join(req.approvers)}); you are not one of "
+                              "them, so you cannot approve this change")
+            raise Refused("you are not in DDB_BOT_APPROVERS, so you cannot approve changes")
+
+    def may_decide(self, req: WriteRequest, user: str, is_approver: Callable[[str], bool]) -> bool:
+        """The policy's approvers for this request where it names them, else DDB_BOT_APPROVERS."""
+        return self.member(req.approvers, user) if req.approvers else is_approver(user)
+
+    def _load_pending(self, request_id: str) -> WriteRequest:
+        req = self.get(request_id)
+        if req is None:
+            raise Refused(f"no write request `{request_id}`")
+        if req.stage != self.store.stage:
+            raise Refused(f"request {req.id} is for stage `{req.stage or '?'}`; this bot serves "
+                          f"`{self.store.stage}`, so it cannot decide it")
+        if req.status is not Status.PENDING:
+            who = f" by <@{req.decided_by}>" if req.decided_by else ""
+            raise Refused(f"request {req.id} is already {req.status.value}{who}; nothing changed")
+        if req.expires_at <= self.clock():
+            self.expire(req)
+            raise Refused(f"request {req.id} expired before it was approved; nothing changed. "
+                          "Ask again for a fresh preview")
+        return req
+
+    def approve(self, request_id: str, approver: str,
+                is_approver: Callable[[str], bool] = lambda _u: True) -> WriteRequest:
+        """Execute a pending request exactly once; returns it with its final status."""
+        try:
+            done = self._approve(request_id, approver, is_approver)
+        except Refused as exc:
+            self._log_refusal(approver, "approve", request_id, str(exc))
+            raise
+        self._log(approver, "approve", done, done.status.value)
+        return done
+
+    def _log_refusal(self, actor: str, action: str, request_id: str, why: str) -> None:
+        self.audit.record(actor, f"{action} refused", request_id, request_id, why)
+
+    def _approve(self, request_id: str, approver: str,
+                 is_approver: Callable[[str], bool]) -> WriteRequest:
+        req = self.get(request_id)
+        if req is not None:
+            self.check_approver(req, approver, is_approver)
+        for _ in range(quorum.ATTEMPTS):
+            req = self._load_pending(request_id)
+            if approver in req.approvals:
+                raise Refused(f"you already approved request {req.id}; an approval counts once "
+                              f"per person ({quorum.progress(req)})")
+            now = int(self.clock())
+            if not quorum.is_final(req):
+                if quorum.record(self.client, self.table, {"pk": REQ_PK, "sk": req.id}, req,
+                                 approver, now):
+                    return self.get(req.id) or req
+                continue  # someone else approved or decided meanwhile: look again
+            try:
+                if req.kind in (Kind.GSI_CREATE, Kind.GSI_DELETE):
+                    return self._run_gsi(req, approver, now)
+                return self._run_transaction(req, approver, now)
+            except _Crossed:
+                continue
+        raise Refused(f"request {request_id} is being decided by others right now; "
+                      "look at its message and try again if it is still pending")
+
+    def reject(self, request_id: str, user: str, reason: str | None,
+               is_approver: Callable[[str], bool] = lambda _u: True) -> WriteRequest:
+        """Reject (approvers) or withdraw (the requester); only a pending request."""
+        try:
+            done = self._reject(request_id, user, reason, is_approver)
+        except Refused as exc:
+            self._log_refusal(user, "reject", request_id, str(exc))
+            raise
+        self._log(user, "reject", done, done.status.value)
+        return done
+
+    def _reject(self, request_id: str, user: str, reason: str | None,
+                is_approver: Callable[[str], bool]) -> WriteRequest:
+        req = self.get(request_id)
+        if req is None:
+            raise Refused(f"no write request `{request_id}`")
+        if user != req.requester and not self.may_decide(req, user, is_approver):
+            raise Refused("you are not among this request's approvers, so you cannot reject it"
+                          if req.approvers else
+                          "you are not in DDB_BOT_APPROVERS, so you cannot reject changes")
+        req = self._load_pending(request_id)
+        now = int(self.clock())
+        fields = {"status": Status.REJECTED.value, "decided_by": user, "decided_at": now}
+        if reason:
+            fields["reason"] = reason[:500]
+        if not self._transition(req.id, Status.PENDING, fields):
+            return self._already(req.id)
+        return self.get(req.id) or req
+
+    def expire(self, req: WriteRequest) -> bool:
+        """PENDING → EXPIRED once its time is up (the sweep and late clicks call this)."""
+        moved = self._transition(req.id, Status.PENDING,
+                                 {"status": Status.EXPIRED.value, "decided_at": int(self.clock())})
+        if moved:
+            self._log("ddb-bot", "expire", req, Status.EXPIRED.value)
+        return moved
+
+    def expire_due(self) -> list[WriteRequest]:
+        """Expire every pending request past its time; returns those this call expired."""
+        now = self.clock()
+        done = []
+        for req in self.list(statuses=[Status.PENDING.value], limit=500):
+            if req.expires_at <= now and self.expire(req):
+                done.append(self.get(req.id) or req)
+        return done
+
+    def _already(self, request_id: str) -> WriteRequest:
+        current = self.get(request_id)
+        if current is None:
+            raise Refused(f"no write request `{request_id}`")
+        who = f" by <@{current.decided_by}>" if current.decided_by else ""
+        raise Refused(f"request {current.id} is already {current.status.value}{who}; "
+                      "nothing changed")
+
+    # -- execution -------------------------------------------------------------------------
+    def _run_transaction(self, req: WriteRequest, approver: str, now: int) -> WriteRequest:
+        table, full = resolve_table(req.table, self.store.stage)
+        data_op = data_operation(req, table, full)
+        # one token per approval attempt: its retries are idempotent, while another
+        # approver's (or a second click's) transaction is never taken for a replay. It is
+        # stored with EXECUTED, so a commit whose answer was lost can be recognised.
+        token = f"exec-{req.id}-{secrets.token_hex(4)}"
+        cond = still_pending(now) & quorum.final_condition(req, approver)
+        state_op = {"Update": {
+            "TableName": self.table,
+            "Key": state_key(req.id),
+            "UpdateExpression": "SET #st = :done, #db = :who, #da = :now, #tk = :tok, #ap = :all",
+            **conditioned(cond, {"#st": "status", "#db": "decided_by", "#da": "decided_at",
+                                 "#tk": "exec_token", "#ap": quorum.ATTR},
+                          {":done": Status.EXECUTED.value, ":who": approver, ":now": now,
+                           ":tok": token, ":all": quorum.with_approver(req, approver)}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }}
+        try:
+            transact(self.client, [data_op, state_op], token)
+        except ClientError as exc:
+            # a retry of a transaction whose answer was lost (timeout, reset) fails its own
+            # conditions once the token is no longer remembered: this approval ran it
+            ours = self._committed_with(req.id, approver, token)
+            if ours is not None:
+                return ours
+            return self._cancelled(req, approver, now, exc)
+        except BotoCoreError as exc:
+            ours = self._committed_with(req.id, approver, token)
+            if ours is not None:
+                return ours
+            try:
+                current = self.get(req.id)
+                state = f"is {current.status.value}" if current else "is gone"
+            except (ClientError, BotoCoreError):
+                state = "could not be read (see /ddb history)"
+            # never "nothing changed": a commit still in flight may yet land
+            raise StoreError(f"DynamoDB did not answer the approval ({type(exc).__name__}); the "
+                             f"request {state}. Approve again to retry: it cannot run twice",
+                             type(exc).__name__) from exc
+        return self.get(req.id) or req
+
+    def _committed_with(self, request_id: str, approver: str, token: str) -> WriteRequest | None:
+        """The request, if this approver's transaction (``token``) executed it; else None."""
+        try:
+            current = self.get(request_id)
+        except (ClientError, BotoCoreError):
+            return None
+        if current and current.status is Status.EXECUTED and current.decided_by == approver \
+                and current.exec_token == token:
+            return current
+        return None
+
+    def _cancelled(self, req: WriteRequest, approver: str, now: int,
+                   exc: ClientError) -> WriteRequest:
+        """A transaction DynamoDB refused (not ours in the end): stale, decided or an error."""
+        code = exc.response.get("Error", {}).get("Code")
+        if code != "TransactionCanceledException":
+            raise StoreError(f"DynamoDB transaction failed: {code}: "
+                             f"{exc.response.get('Error', {}).get('Message')}", code) from exc
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            # the request is no longer pending (someone else decided) or has expired
+            current = self.get(req.id)
+            if current and current.status is Status.PENDING:
+                if current.expires_at > now:
+                    raise _Crossed from None  # another approval landed first: decide again
+                self.expire(current)
+            return self._already(req.id)
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            self._transition(req.id, Status.PENDING, {
+                "status": Status.STALE.value, "decided_by": approver, "decided_at": now,
+                "error": "the item changed since the preview; nothing was written"})
+            return self.get(req.id) or req
+        raise StoreError(f"DynamoDB transaction cancelled: {reasons}", code) from exc
+
+    def _run_gsi(self, req: WriteRequest, approver: str, now: int) -> WriteRequest:
+        if not self._transition(req.id, Status.PENDING,
+                                {"status": Status.EXECUTING.value, "decided_by": approver,
+                                 "decided_at": now,
+                                 quorum.ATTR: quorum.with_approver(req, approver)},
+                                unexpired_at=now, also=quorum.final_condition(req, approver)):
+            current = self.get(req.id)
+            if current and current.status is Status.PENDING and current.expires_at > now:
+                raise _Crossed
+            return self._already(req.id)
+        _, full = resolve_table(req.table, self.store.stage)
+        assert req.gsi is not None
+        try:
+            self.client.update_table(**gsi_params(full, req.gsi, req.kind))
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            self._transition(req.id, Status.EXECUTING, {
+                "status": Status.FAILED.value, "error": f"{err.get('Code')}: {err.get('Message')}"})
+        except BotoCoreError as exc:  # never left EXECUTING: the outcome is reported
+            self._transition(req.id, Status.EXECUTING, {
+                "status": Status.FAILED.value, "error": f"{type(exc).__name__}: {exc}"})
+        else:
+            self._transition(req.id, Status.EXECUTING, {"status": Status.EXECUTED.value})
+        return self.get(req.id) or req
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _transition(self, request_id: str, expected: Status, fields: dict[str, Any],
+                    unexpired_at: int | None = None, also: ConditionBase | None = None) -> bool:
+        """Conditional status move; False when the request was not in ``expected``."""
+        cond: ConditionBase = (Attr("status").eq(expected.value) if unexpired_at is None else
+                               still_pending(unexpired_at, expected))
+        if also is not None:
+            cond = cond & also
+        try:
+            self._update(request_id, fields, cond)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _update(self, request_id: str, fields: dict[str, Any],
+                cond: ConditionBase | None = None) -> None:
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        values = {f":f{i}": v for i, v in enumerate(fields.values())}
+        params: dict[str, Any] = {
+            "TableName": self.table, "Key": state_key(request_id),
+            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+        }
+        if cond is not None:
+            params.update(conditioned(cond, names, values))
+        else:
+            params.update(ExpressionAttributeNames=names,
+                          ExpressionAttributeValues=serialize_item(values))
+        self.client.update_item(**params)
