@@ -13,12 +13,12 @@ import json
 import secrets
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import IO, Any
 
 from dynamo.audit import AUDIT_PK
 from dynamo.redact import mask_text, redact_any
 from dynamo.store import deserialize_item, serialize_item
+from dynamo.values import json_default
 
 # the export's fields, in order (README documents each)
 FIELDS = ("time", "actor", "action", "request_id", "table", "key", "kind", "outcome",
@@ -71,18 +71,8 @@ def to_export(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, Decimal):
-        return int(o) if o == o.to_integral_value() else float(o)
-    if isinstance(o, set | frozenset):
-        return sorted(o, key=str)
-    if isinstance(o, bytes | bytearray):
-        return f"<{len(o)} bytes>"
-    return str(o)
-
-
 def to_line(record: dict[str, Any]) -> str:
-    return json.dumps(record, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(record, default=json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def write_lines(records: Iterable[dict[str, Any]], out: IO[str]) -> int:

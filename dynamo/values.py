@@ -117,3 +117,15 @@ def check_type(table: Table, attr: str, value: Any) -> None:
         raise ValueTypeError(
             f"`{attr}` is declared {declared.value}; got {type(value).__name__} `{value!r}`"
         )
+
+
+def json_default(o: Any) -> Any:
+    """``json.dumps``'s ``default`` for item values: whole Decimals as ints, sets sorted,
+    bytes as their length (a display never carries raw bytes)."""
+    if isinstance(o, Decimal):
+        return int(o) if o == o.to_integral_value() else float(o)
+    if isinstance(o, set | frozenset):
+        return sorted(o, key=str)
+    if isinstance(o, bytes | bytearray):
+        return f"<{len(o)} bytes>"
+    return str(o)

@@ -11,11 +11,11 @@ layer. The text is plain (no mrkdwn); escaping and Block Kit stay in ``bot/rende
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dynamo.redact import redact_value
 from dynamo.requests.model import Kind
+from dynamo.values import json_default
 
 if TYPE_CHECKING:
     from dynamo.requests.model import WriteRequest
@@ -68,16 +68,6 @@ def summary(req: WriteRequest) -> str:
 
 def display(value: Any) -> str:
     """A value as one compact line: strings as they are, the rest as sorted JSON."""
-
-    def default(o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return int(o) if o == o.to_integral_value() else float(o)
-        if isinstance(o, set | frozenset):
-            return sorted(o, key=str)
-        if isinstance(o, bytes | bytearray):
-            return f"<{len(o)} bytes>"
-        return str(o)
-
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=default, separators=(",", ":"), sort_keys=True)
+    return json.dumps(value, default=json_default, separators=(",", ":"), sort_keys=True)
