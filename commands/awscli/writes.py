@@ -87,14 +87,11 @@ def parse_update_expression(call: AwsCall) -> tuple[dict[str, Any], list[str]]:
 
 def write(call: AwsCall, ctx: Context) -> Result:
     """Plan the pasted write as a request; the runbook's command runs only once approved."""
-    from commands.writes import submit
+    from commands.writes import requests_of, submit
 
-    requests = getattr(ctx.services, "requests", None)
-    if requests is None:
-        raise CommandError("write requests need the bot's state table (run `python -m bot init`)")
+    requests = requests_of(ctx)
     # `aws` is a read command for the dispatcher; a pasted write is a write request
-    access = getattr(ctx.services, "access", None)
-    denial = access.denial("write", ctx.user_id, ctx.channel_id) if access else None
+    denial = ctx.denial("write")
     if denial:
         raise CommandError(denial)
     assert call.table is not None
