@@ -112,6 +112,7 @@ class ErrorResult(Result):
         return self
 
 
+Event = Literal["created", "approved", "decided", "refused", "expired"]
 # fields of RequestResult that mean something else on WriteRequest (kind) or are derived
 _OWN = frozenset({"kind", "status"})
 
@@ -124,7 +125,7 @@ class RequestResult(Result):
 
     kind: Literal["request"] = "request"
     # "approved": an approval was recorded and more are needed (still PENDING)
-    event: Literal["created", "approved", "decided", "refused", "expired"] = "created"
+    event: Event = "created"
     id: str
     status: str = ""
     change: str = ""
@@ -151,7 +152,7 @@ class RequestResult(Result):
         return self
 
     @classmethod
-    def of(cls, req: WriteRequest, event: str = "created") -> RequestResult:
+    def of(cls, req: WriteRequest, event: Event = "created") -> RequestResult:
         """The request as people see it. Each field this model shares by name with
         ``WriteRequest`` is carried over as it is (so no list here restates them); the
         rest is derived: the status's value, the summary, the redacted preview. Only
