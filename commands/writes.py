@@ -93,8 +93,6 @@ def update_cmd(args: list[str], ctx: Context) -> Result:
         text=ctx.text, channel=ctx.channel_id), UPDATE_USAGE)
 
 
-
-
 def _check_name(attr: str) -> None:
     if not ATTR_NAME.match(attr):
         raise CommandError(f"`{attr}` is not a valid attribute name", UPDATE_USAGE)
