@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from commands.parse import read_duration
+
 CsvList = Annotated[list[str], NoDecode]
-_DURATION = re.compile(r"^(\d+)\s*([smhd]?)$")
-_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class ConfigError(SystemExit):
@@ -129,10 +129,10 @@ class Settings(BaseSettings):
     @classmethod
     def _ttl(cls, v: object) -> object:
         if isinstance(v, str):
-            m = _DURATION.match(v.strip().lower())
-            if not m:
+            ttl = read_duration(v, "smhd", bare=True)
+            if ttl is None:
                 raise ValueError("must be a duration like 30m, 2h or 900 (seconds)")
-            return timedelta(seconds=int(m.group(1)) * _SECONDS[m.group(2)])
+            return ttl
         return v
 
     @field_validator("ddb_bot_request_ttl")

@@ -13,6 +13,7 @@ from typing import Any
 from bot.access import Access
 from bot.config import Settings
 from bot.logs import bind, note_busy
+from commands.registry import Context
 from dynamo.aws import dynamodb_client
 from dynamo.paging import PageStore
 from dynamo.policy import load_policy
@@ -153,10 +154,8 @@ class Services:
             work=WorkQueue(WORKERS, settings.ddb_bot_work_queue, settings.ddb_bot_work_max_wait),
         )
 
-    def context(self, user_id: str, channel_id: str | None = None, **kw: Any) -> Any:
-        """A command Context for one caller."""
-        from commands.registry import Context
-
+    def context(self, user_id: str, channel_id: str | None = None, **kw: Any) -> Context:
+        """A command Context for one caller; ``self`` is its ``CommandServices`` port."""
         return Context(
             store=self.store, user_id=user_id, channel_id=channel_id, stage=self.settings.stage,
             region=self.settings.aws_region, settings=self.settings, services=self, **kw,

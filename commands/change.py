@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from commands.input_checks import check_write_values
-from commands.parse import parse_key
+from commands.parse import ATTR_NAME, parse_key
 from commands.registry import CommandError, Context, dispatch, tokenize
 from commands.results import ErrorResult, RequestResult, Result
 from dynamo.requests import PlanError, _forbidden
@@ -24,7 +24,6 @@ from dynamo.values import ValueTypeError, typed_value
 
 FIELDS = ("table", "key", "set", "remove")
 ERROR_MAX = 280  # Slack shows inline errors under a field; keep them readable
-_ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,254}$")
 _SEPARATORS = re.compile(r"[\s,]+")
 
 
@@ -60,7 +59,7 @@ def _set_lines(table: Table, text: str) -> tuple[list[str], str | None]:
         where = f"line {n}: " if len(text.strip().splitlines()) > 1 else ""
         if not eq or not attr:
             return [], f"{where}write `attr=value`, one per line"
-        if not _ATTR.match(attr):
+        if not ATTR_NAME.match(attr):
             return [], f"{where}`{attr}` is not a valid attribute name"
         if attr in seen:
             return [], f"`{attr}` is set twice"
@@ -80,7 +79,7 @@ def _remove_names(table: Table, text: str) -> tuple[list[str], str | None]:
         if not word:
             continue
         attr = table.canonical(word)
-        if "=" in attr or not _ATTR.match(attr):
+        if "=" in attr or not ATTR_NAME.match(attr):
             return [], f"`{word}`: list attribute names only (no values)"
         try:
             _forbidden(table, [attr])

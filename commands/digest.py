@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from commands.parse import check_limit, parse_duration, parse_options
+from commands.ports import CommandSettings
 from commands.registry import CommandError, Context, command
 from commands.results import ItemsResult, Result
 from dynamo import digest as dg
@@ -50,8 +51,9 @@ class DigestResult(Result):
         return self
 
 
-def failed_statuses(settings: Any) -> list[str]:
-    return list(getattr(settings, "ddb_bot_failed_statuses", None) or DEFAULT_STATUSES)
+def failed_statuses(settings: CommandSettings | None) -> list[str]:
+    """The execution statuses that count as failed (DDB_BOT_FAILED_STATUSES)."""
+    return list((settings.ddb_bot_failed_statuses if settings else None) or DEFAULT_STATUSES)
 
 
 def make_result(store: Any, window: Window, statuses: Iterable[str], *, top: int = dg.DEFAULT_TOP,
@@ -136,7 +138,7 @@ def digest_cmd(args: list[str], ctx: Context) -> Result:
         how = f"the last {opts.get('--since')}"
     else:
         s = ctx.settings
-        window = since_last_run(getattr(s, "ddb_bot_digest_cron", DEFAULT_CRON),
-                                getattr(s, "ddb_bot_digest_tz", DEFAULT_TZ), ctx.now)
+        window = since_last_run(s.ddb_bot_digest_cron if s else DEFAULT_CRON,
+                                s.ddb_bot_digest_tz if s else DEFAULT_TZ, ctx.now)
         how = "since the last scheduled digest (`--since 24h` for another window)"
     return make_result(ctx.store, window, failed_statuses(ctx.settings), top=top, how=how)

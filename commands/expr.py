@@ -28,11 +28,12 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, In, Key, NotEquals
 
+from dynamo.errors import DdbBotError
 from dynamo.schema import Table
 from dynamo.values import typed_value
 
 
-class ExpressionError(ValueError):
+class ExpressionError(DdbBotError, ValueError):
     """An expression the grammar does not accept."""
 
 

@@ -85,19 +85,19 @@ def table_status(store: Store) -> list[TableStatus]:
 def home_data(ctx: Context) -> HomeData:
     """Everything ``ctx.user_id``'s home shows, read with a few cheap queries."""
     services = ctx.services
-    access = getattr(services, "access", None)
+    access = ctx.access
     settings = ctx.settings
     data = HomeData(user=ctx.user_id, stage=ctx.stage, region=ctx.region,
-                    approval_channel=getattr(settings, "ddb_bot_approval_channel", None))
+                    approval_channel=settings.ddb_bot_approval_channel if settings else None)
     if access is not None:
         # readers see the home; so do named approvers (they decide from it)
-        named_approver = bool(getattr(settings, "ddb_bot_approvers", None)) \
+        named_approver = bool(settings and settings.ddb_bot_approvers) \
             and access.is_approver(ctx.user_id)
         data.can_read = access.is_reader(ctx.user_id) or named_approver
         data.can_approve = access.may_approve_some(ctx.user_id)
     if not data.can_read:
         return data
-    requests = getattr(services, "requests", None)
+    requests = services.requests if services is not None else None
     if requests is not None:
         now = ctx.now.timestamp()
         try:

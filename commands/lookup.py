@@ -237,8 +237,7 @@ def lookup(store: Store, text: str, cap: int = CAP) -> Lookup:
 
 def run(ctx: Context, text: str, cap: int = CAP) -> Lookup | ErrorResult:
     """The lookup as ``ctx.user_id`` may run it (read access, as any ``/ddb`` read)."""
-    access = getattr(ctx.services, "access", None)
-    denial = access.denial("pattern", ctx.user_id, ctx.channel_id) if access else None
+    denial = ctx.denial("pattern")
     if denial:
         return ErrorResult(title="lookup", message=denial)
     return lookup(ctx.store, text, cap)

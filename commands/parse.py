@@ -89,18 +89,34 @@ def check_limit(value: int | None, default: int, maximum: int, usage: str | None
     return value
 
 
-_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# An attribute name (or a document path) a write may name: what `set`/`remove` and the
+# change form accept.
+ATTR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,254}$")
+_DURATION = re.compile(r"^(\d+)\s*([a-z]?)$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def read_duration(text: str, units: str = "smhdw", *, bare: bool = False) -> timedelta | None:
+    """``30m``-style text as a duration, or None when it is not one.
+
+    The one reading of durations, for ``--since`` here and DDB_BOT_REQUEST_TTL in the
+    bot's settings: a whole number and one unit of ``units``; ``bare`` lets a number
+    alone mean seconds.
+    """
+    m = _DURATION.match(text.strip().lower())
+    unit = (m.group(2) or ("s" if bare else "")) if m else ""
+    if not m or not unit or unit not in units:
+        return None
+    return timedelta(seconds=int(m.group(1)) * _SECONDS[unit])
 
 
 def parse_duration(text: str, usage: str | None = None) -> timedelta:
     """``90m``, ``24h``, ``7d``, ``2w``: a positive duration of at most a year."""
-    m = _DURATION.match(text.strip().lower())
-    if not m or int(m.group(1)) == 0:
+    delta = read_duration(text)
+    if not delta:
         raise CommandError(
             f"`{text}` is not a duration; use a number and a unit, like 30m, 24h or 7d", usage
         )
-    delta = timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
     if delta > timedelta(days=366):
         raise CommandError(f"`{text}` is longer than a year", usage)
     return delta

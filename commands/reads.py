@@ -50,7 +50,7 @@ def help_cmd(args: list[str], ctx: Context) -> Result:
             body += "\nExamples:\n" + "\n".join(f"• `{e}`" for e in cmd.examples)
         return TextResult(title=f"/ddb {cmd.name}", sections=[("", body)])
     groups: dict[str, list[str]] = {}
-    access = getattr(ctx.services, "access", None)
+    access = ctx.access
     for cmd in sorted(REGISTRY.values(), key=lambda c: c.name):
         if access is not None and not access.shown(cmd.name, cmd.group, ctx.user_id,
                                                    ctx.channel_id):

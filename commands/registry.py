@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError
 
+from commands.ports import AccessPolicy, CommandServices, CommandSettings
 from commands.results import ErrorResult, RequestResult, Result
-from dynamo.schema import SchemaError
-from dynamo.store import StoreError
-from dynamo.values import ValueTypeError
+from dynamo.errors import DdbBotError
 
 if TYPE_CHECKING:
     from dynamo.store import Store
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 OBSERVE: ContextVar[dict[str, Any] | None] = ContextVar("ddb_dispatch_observe", default=None)
 
 
-class CommandError(ValueError):
+class CommandError(DdbBotError, ValueError):
     """Bad input: the message says what is wrong; dispatch adds the usage."""
 
     def __init__(self, message: str, usage: str | None = None) -> None:
@@ -45,19 +44,40 @@ class CommandError(ValueError):
 
 @dataclass
 class Context:
-    """What a command may use: the caller, the store and settings; never Slack objects."""
+    """What a command may use: the caller, the store and settings; never Slack objects.
+
+    ``settings`` and ``services`` are typed ports (commands.ports); None where a caller
+    (a test, a bare store) has no bot around it: then there are no write requests and no
+    access policy (everyone may read).
+    """
 
     store: Store
     user_id: str = "U_CONSOLE"
     channel_id: str | None = None
     stage: str = "dev"
     region: str = "us-west-2"
-    settings: Any = None
-    services: Any = None
+    settings: CommandSettings | None = None
+    services: CommandServices | None = None
     # where a paged command continues from ("Next page")
     start_key: dict[str, Any] | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     text: str = ""
+
+    @property
+    def access(self) -> AccessPolicy | None:
+        """The access policy, or None when there is none (everyone may do everything)."""
+        return self.services.access if self.services is not None else None
+
+    def denial(self, group: str) -> str | None:
+        """Why this caller may not run a command of ``group`` here, or None.
+
+        The one home of the check: ``dispatch`` asks it for each command's declared
+        group (as Bolt middleware runs before a listener); a command reached another way
+        (the lookup shortcut) or one whose input decides the group (a pasted ``aws`` write)
+        asks it for that group.
+        """
+        access = self.access
+        return access.denial(group, self.user_id, self.channel_id) if access else None
 
 
 Handler = Callable[[list[str], Context], Result]
@@ -222,8 +242,7 @@ def _dispatch(text: str, ctx: Context) -> Result:
     cmd = REGISTRY.get(name)
     if cmd is None:
         return ErrorResult(message=f"unknown subcommand `{tokens[0]}`", usage=general_usage())
-    access = getattr(ctx.services, "access", None)
-    denial = access.denial(cmd.group, ctx.user_id, ctx.channel_id) if access else None
+    denial = ctx.denial(cmd.group)
     if denial:
         return ErrorResult(title=cmd.name, message=denial, usage="")
     share = "--share" in args
@@ -231,13 +250,10 @@ def _dispatch(text: str, ctx: Context) -> Result:
         args = [a for a in args if a != "--share"]
     try:
         result = cmd.handler(args, ctx)
-    except CommandError as exc:
+    except DdbBotError as exc:
+        if exc.logged:
+            log.warning("store error in %s: %s", cmd.name, exc)
         return ErrorResult(title=cmd.name, message=str(exc), usage=exc.usage or cmd.usage)
-    except (SchemaError, ValueTypeError) as exc:
-        return ErrorResult(title=cmd.name, message=str(exc), usage=cmd.usage)
-    except StoreError as exc:
-        log.warning("store error in %s: %s", cmd.name, exc)
-        return ErrorResult(title=cmd.name, message=str(exc), usage=cmd.usage)
     except BotoCoreError as exc:
         log.warning("DynamoDB unreachable in %s: %s", cmd.name, exc)
         return ErrorResult(title=cmd.name, usage=cmd.usage, message=(

@@ -7,12 +7,16 @@ secret by forgetting to.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dynamo.redact import mask_text, redact_any, redact_item
 from dynamo.schema import BY_SHORT
+
+if TYPE_CHECKING:
+    from dynamo.requests import WriteRequest
 
 
 class Result(BaseModel):
@@ -108,6 +112,11 @@ class ErrorResult(Result):
         return self
 
 
+Event = Literal["created", "approved", "decided", "refused", "expired"]
+# fields of RequestResult that mean something else on WriteRequest (kind) or are derived
+_OWN = frozenset({"kind", "status"})
+
+
 class RequestResult(Result):
     """A write request as people see it: what, before → after, who, status.
 
@@ -116,7 +125,7 @@ class RequestResult(Result):
 
     kind: Literal["request"] = "request"
     # "approved": an approval was recorded and more are needed (still PENDING)
-    event: Literal["created", "approved", "decided", "refused", "expired"] = "created"
+    event: Event = "created"
     id: str
     status: str = ""
     change: str = ""
@@ -143,16 +152,15 @@ class RequestResult(Result):
         return self
 
     @classmethod
-    def of(cls, req: Any, event: str = "created") -> RequestResult:
-        return cls(
-            event=event, id=req.id, status=req.status.value, change=req.summary,
-            table=req.table, preview=req.preview(), requester=req.requester,
-            decided_by=req.decided_by, decided_at=req.decided_at, created_at=req.created_at,
-            expires_at=req.expires_at, reason=req.reason, error=req.error, channel=req.channel,
-            message_channel=req.message_channel, message_ts=req.message_ts,
-            title=f"Write request {req.id}", need=req.need, approvers=list(req.approvers),
-            approvals=list(req.approvals),
-        )
+    def of(cls, req: WriteRequest, event: Event = "created") -> RequestResult:
+        """The request as people see it. Each field this model shares by name with
+        ``WriteRequest`` is carried over as it is (so no list here restates them); the
+        rest is derived: the status's value, the summary, the redacted preview. Only
+        fields declared above are carried, so raw values (``set``, ``before``) never are."""
+        shared = {f.name: getattr(req, f.name) for f in fields(req)
+                  if f.name in cls.model_fields and f.name not in _OWN}
+        return cls(event=event, status=req.status.value, change=req.summary,
+                   preview=req.preview(), title=f"Write request {req.id}", **shared)
 
     def requirement(self, mention: Callable[[str], str]) -> str:
         """What the approval policy requires, for the request message (empty: the default)."""

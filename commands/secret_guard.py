@@ -49,7 +49,7 @@ class SecretRefused(CommandError):
 
 def why_guarded(attr: str, table: Table | None) -> str | None:
     """Why ``attr`` (one path segment) may not be tested, or None if it may."""
-    if attr in SECRET_ATTRIBUTES or (table is not None and attr in table.secret):
+    if attr in (table.never_shown if table is not None else SECRET_ATTRIBUTES):
         return "a secret attribute (never shown)"
     if attr in PREFIX_ONLY_ATTRIBUTES:
         return "shown only as a prefix"

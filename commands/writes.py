@@ -8,11 +8,13 @@ Slack buttons use (the buttons dispatch these very commands).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from commands.input_checks import check_write_values
-from commands.parse import check_limit, json_object, parse_key, parse_options
+from commands.parse import ATTR_NAME, check_limit, json_object, parse_key, parse_options
+from commands.ports import WriteRequests
 from commands.registry import CommandError, Context, command
 from commands.results import RequestResult, Result, TableResult
 from commands.secret_guard import why_guarded
@@ -31,19 +33,20 @@ APPROVE_USAGE = "/ddb approve <request id>"
 REJECT_USAGE = "/ddb reject <request id> [reason]"
 
 
-def _requests(ctx: Context) -> Any:
-    if ctx.services is None or getattr(ctx.services, "requests", None) is None:
+def requests_of(ctx: Context) -> WriteRequests:
+    """The write requests port, or a usage error when the bot has none (no state table)."""
+    if ctx.services is None or ctx.services.requests is None:
         raise CommandError("write requests need the bot's state table (run `python -m bot init`)")
     return ctx.services.requests
 
 
-def submit(ctx: Context, plan: Any, usage: str) -> Result:
+def submit(ctx: Context, plan: Callable[[], WriteRequest], usage: str) -> Result:
     """Plan a request with ``plan()`` and store it PENDING; bad plans are usage errors."""
     try:
         req: WriteRequest = plan()
     except PlanError as exc:
         raise CommandError(str(exc), usage) from None
-    _requests(ctx).save(req)
+    requests_of(ctx).save(req)
     return RequestResult.of(req, event="created")
 
 
@@ -85,16 +88,13 @@ def update_cmd(args: list[str], ctx: Context) -> Result:
             attr = table.canonical(token)
             _check_name(attr)
             remove.append(attr)
-    return submit(ctx, lambda: _requests(ctx).plan_update(
+    return submit(ctx, lambda: requests_of(ctx).plan_update(
         table.short, key, set_, remove, ctx.user_id, touch=not opts.get("--no-touch"),
         text=ctx.text, channel=ctx.channel_id), UPDATE_USAGE)
 
 
-_ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,254}$")
-
-
 def _check_name(attr: str) -> None:
-    if not _ATTR.match(attr):
+    if not ATTR_NAME.match(attr):
         raise CommandError(f"`{attr}` is not a valid attribute name", UPDATE_USAGE)
 
 
@@ -105,7 +105,7 @@ def delete_cmd(args: list[str], ctx: Context) -> Result:
         raise CommandError("missing table name", DELETE_USAGE)
     table, _ = ctx.store.table(args[0])
     key = parse_key(table, args[1:], DELETE_USAGE)
-    return submit(ctx, lambda: _requests(ctx).plan_delete(
+    return submit(ctx, lambda: requests_of(ctx).plan_delete(
         table.short, key, ctx.user_id, text=ctx.text, channel=ctx.channel_id), DELETE_USAGE)
 
 
@@ -122,7 +122,7 @@ def put_cmd(args: list[str], ctx: Context) -> Result:
     for attr in item:
         _check_name(attr)
     check_write_values(item, PUT_USAGE)
-    return submit(ctx, lambda: _requests(ctx).plan_put(
+    return submit(ctx, lambda: requests_of(ctx).plan_put(
         table.short, item, ctx.user_id, replace=bool(opts.get("--replace")), text=ctx.text,
         channel=ctx.channel_id), PUT_USAGE)
 
@@ -133,7 +133,7 @@ _INDEX_NAME = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
 def _gsi_key(table: Any, spec: str) -> tuple[str, str]:
     attr, _, typ = spec.partition(":")
     attr = table.canonical(attr)
-    if not _ATTR.match(attr) or "." in attr:
+    if not ATTR_NAME.match(attr) or "." in attr:
         raise CommandError(f"`{attr}` is not a valid attribute name", GSI_USAGE)
     why = why_guarded(attr, table)
     if why:
@@ -200,20 +200,22 @@ def gsi_cmd(args: list[str], ctx: Context) -> Result:
                                GSI_USAGE)
         gsi = Gsi(name=name, hash_key=hash_key, range_key=range_key, projection=proj,
                   non_key=non_key)
-    return submit(ctx, lambda: _requests(ctx).plan_gsi(
+    return submit(ctx, lambda: requests_of(ctx).plan_gsi(
         table.short, gsi, action == "create", ctx.user_id, text=ctx.text,
         channel=ctx.channel_id), GSI_USAGE)
 
 
-def _is_approver(ctx: Context) -> Any:
-    access = getattr(ctx.services, "access", None)
+def _is_approver(ctx: Context) -> Callable[[str], bool]:
+    """Whether a user is an approver (DDB_BOT_APPROVERS), for the state machine's check of a
+    specific request; with no access policy, anyone."""
+    access = ctx.access
     return access.is_approver if access is not None else (lambda _u: True)
 
 
 def approve_request(ctx: Context, request_id: str) -> RequestResult:
     """Approve as ``ctx.user_id``: the one path for the command and the button."""
     try:
-        req = _requests(ctx).approve(request_id.strip(), ctx.user_id, _is_approver(ctx))
+        req = requests_of(ctx).approve(request_id.strip(), ctx.user_id, _is_approver(ctx))
     except Refused as exc:
         return RequestResult.refused(str(exc), request_id.strip())
     # still pending after an approval: recorded, and the quorum needs more
@@ -223,7 +225,7 @@ def approve_request(ctx: Context, request_id: str) -> RequestResult:
 def reject_request(ctx: Context, request_id: str, reason: str | None) -> RequestResult:
     """Reject as ``ctx.user_id``: the one path for the command and the modal."""
     try:
-        req = _requests(ctx).reject(request_id.strip(), ctx.user_id, reason, _is_approver(ctx))
+        req = requests_of(ctx).reject(request_id.strip(), ctx.user_id, reason, _is_approver(ctx))
     except Refused as exc:
         return RequestResult.refused(str(exc), request_id.strip())
     return RequestResult.of(req, event="decided")
@@ -256,7 +258,7 @@ def pending_cmd(args: list[str], ctx: Context) -> Result:
     """Open write requests, newest first."""
     if args:
         raise CommandError("`pending` takes no arguments", "/ddb pending")
-    reqs = _requests(ctx).list(statuses=["PENDING"], limit=50)
+    reqs = requests_of(ctx).list(statuses=["PENDING"], limit=50)
     now = ctx.now.timestamp()
     rows = [[r.id, r.summary, f"<@{r.requester}>", _when(r.created_at),
              "expired" if r.expires_at <= now else _when(r.expires_at)] for r in reqs]

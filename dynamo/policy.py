@@ -24,6 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dynamo.errors import DdbBotError
 from dynamo.schema import BY_SHORT
 
 KINDS = ("update", "delete", "put", "gsi-create", "gsi-delete", "*")
@@ -32,7 +33,7 @@ MAX_APPROVALS = 5
 _SLACK_ID = re.compile(r"[A-Z][A-Z0-9_]{2,}")
 
 
-class PolicyError(ValueError):
+class PolicyError(DdbBotError, ValueError):
     """A policy file that must not be served; the message is one line naming the place."""
 
 

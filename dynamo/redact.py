@@ -78,7 +78,7 @@ def redact_item(
     item: Mapping[str, Any], table: Table | None = None, *, mask_pii: bool = False
 ) -> dict[str, Any]:
     """A copy of ``item`` safe to show: secrets out, credentials masked, PII if asked."""
-    secret = SECRET_ATTRIBUTES | (table.secret if table else frozenset())
+    secret = table.never_shown if table else SECRET_ATTRIBUTES
     pii = (table.pii if table else frozenset({"email", "name", "phone_number"})) if mask_pii \
         else frozenset()
     out: dict[str, Any] = {}

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from dynamo.errors import DdbBotError
+
 
 class AttrType(StrEnum):
     """DynamoDB attribute types the schema declares (scalar key types + documents)."""
@@ -59,6 +61,12 @@ class Table:
     # names users may type for an attribute that DynamoDB stores under another name
     aliases: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def never_shown(self) -> frozenset[str]:
+        """Attributes whose values are never shown nor written from chat: the secrets every
+        table has (``SECRET_ATTRIBUTES``) and this table's own."""
+        return SECRET_ATTRIBUTES | self.secret
+
     def full_name(self, stage: str) -> str:
         return f"mfh-{stage}-{self.short}"
 
@@ -89,7 +97,7 @@ class Table:
         return "updated_at" in self.attributes
 
 
-class SchemaError(ValueError):
+class SchemaError(DdbBotError, ValueError):
     """A name that the declared schema does not know."""
 
 

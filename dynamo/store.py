@@ -15,6 +15,7 @@ from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from dynamo.errors import DdbBotError
 from dynamo.schema import Table, resolve_table
 
 _ser = TypeSerializer()
@@ -29,12 +30,10 @@ def deserialize_item(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _de.deserialize(v) for k, v in raw.items()}
 
 
-class StoreError(RuntimeError):
-    """A DynamoDB call that failed; carries the service's error code."""
+class StoreError(DdbBotError, RuntimeError):
+    """A DynamoDB call that failed; carries the service's error code (``code``)."""
 
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
+    logged = True  # the service failed, not the input: worth a warning in the log
 
 
 @dataclass

@@ -12,10 +12,11 @@ from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
 
+from dynamo.errors import DdbBotError
 from dynamo.schema import AttrType, Table
 
 
-class ValueTypeError(ValueError):
+class ValueTypeError(DdbBotError, ValueError):
     """A value that does not fit its attribute's declared type."""
 
 

@@ -36,11 +36,11 @@ from bot.render.limits import (
     SECTION_MAX,
     TOTAL_TEXT_PLAN,
     Room,
+    block_chars,
     escape,
     fenced_segments,
     fit,
     pack,
-    texts_of,
 )
 from commands.digest import DigestResult
 from commands.results import ErrorResult, ItemsResult, JsonResult, Result, TableResult, TextResult
@@ -78,10 +78,6 @@ def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[_md(text, CONTEXT_TEXT_MAX)])
 
 
-def _chars(block: Block) -> int:
-    return sum(len(t) for t in texts_of(block.to_dict()))
-
-
 def _packed(lines: Sequence[str], room: Room, note: Callable[[int], str], *,
             code: bool = False, head: Sequence[str] = ()) -> list[Block]:
     """Sections holding ``lines`` while the budget lasts, then a note on what is left."""
@@ -104,7 +100,7 @@ class _Draft:
     def render(self) -> dict[str, Any]:
         fixed = self.head + self.tail
         room = Room(MAX_BLOCKS - len(fixed) - 1,
-                    TOTAL_TEXT_PLAN - sum(map(_chars, fixed)) - NOTE_RESERVE)
+                    TOTAL_TEXT_PLAN - sum(map(block_chars, fixed)) - NOTE_RESERVE)
         blocks = [*self.head, *self.body(room), *self.tail]
         fallback = fit(escape(fmt.cut(fmt.one_line(self.fallback), FALLBACK_MAX - 50, None)),
                        FALLBACK_MAX)
@@ -139,7 +135,7 @@ def _buttons(result: Result, view_id: str | None, *, card: bool) -> list[Block]:
 def _fixed(*blocks: Block) -> Body:
     def body(room: Room) -> list[Block]:
         for b in blocks:
-            room.take(_chars(b))
+            room.take(block_chars(b))
         return list(blocks)
     return body
 

@@ -29,9 +29,9 @@ from bot.render.limits import (
     MAX_BLOCKS,
     SECTION_MAX,
     TOTAL_TEXT_PLAN,
+    block_chars,
     escape,
     fit,
-    texts_of,
 )
 from bot.render.requests import when
 from commands.digest import DigestResult, show_value
@@ -157,10 +157,6 @@ def _group_block(g: Group, d: Digest) -> SectionBlock:
     return SectionBlock(text=_md(group_text(g)), accessory=button)
 
 
-def _chars(block: Block) -> int:
-    return sum(len(t) for t in texts_of(block.to_dict()))
-
-
 def render_digest(r: DigestResult) -> dict[str, Any]:
     """The digest message: headline, sparkline, top groups with buttons, notes."""
     d = r.digest
@@ -178,12 +174,12 @@ def render_digest(r: DigestResult) -> dict[str, Any]:
                               "oldest first")),
         DividerBlock(),
     ]
-    budget = TOTAL_TEXT_PLAN - RESERVE - sum(map(_chars, head))
+    budget = TOTAL_TEXT_PLAN - RESERVE - sum(map(block_chars, head))
     slots = MAX_BLOCKS - len(head) - 2
     groups: list[Block] = []
     for g in d.groups[:r.top]:
         block = _group_block(g, d)
-        size = _chars(block)
+        size = block_chars(block)
         if size > budget or not slots:
             break
         budget -= size

@@ -24,12 +24,21 @@ from slack_sdk.models.blocks import (
 
 from bot.render import ids
 from bot.render.format import align_rows, cut, one_line
-from bot.render.limits import CHUNK, CONTEXT_TEXT_MAX, FENCE, HEADER_MAX, SECTION_MAX, escape, fit
+from bot.render.limits import (
+    CHUNK,
+    CONTEXT_TEXT_MAX,
+    FENCE,
+    HEADER_MAX,
+    SECTION_MAX,
+    VIEW_MAX_BLOCKS,
+    escape,
+    fit,
+)
 from bot.render.requests import STATUS_ICON, mention, preview_lines, when
 from commands.home import HomeData
 from commands.results import RequestResult
 
-HOME_MAX_BLOCKS = 100
+HOME_MAX_BLOCKS = VIEW_MAX_BLOCKS
 PREVIEW_LINES = 6
 
 

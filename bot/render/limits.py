@@ -11,17 +11,23 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.models.blocks import Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.views import View
+
 from dynamo.redact import mask_text
 
-MAX_BLOCKS = 50
-SECTION_MAX = 3000
-HEADER_MAX = 150
-CONTEXT_ELEMENTS_MAX = 10
+# Where slack_sdk's Block Kit classes declare a limit, it is read from them (they validate
+# with it), so one source says what Slack accepts; the rest slack_sdk does not state.
+SECTION_MAX: int = SectionBlock.text_max_length
+FIELDS_MAX: int = SectionBlock.fields_max_length
+HEADER_MAX: int = HeaderBlock.text_max_length
+CONTEXT_ELEMENTS_MAX: int = ContextBlock.elements_max_length
+BUTTON_TEXT_MAX: int = ButtonElement.text_max_length
+BUTTON_VALUE_MAX: int = ButtonElement.value_max_length
+VIEW_MAX_BLOCKS: int = View.blocks_max_length  # a modal or App Home
+MAX_BLOCKS = 50  # a message (chat.postMessage; slack_sdk's Message does not declare it)
 CONTEXT_TEXT_MAX = 2000
-FIELDS_MAX = 10
 FIELD_MAX = 2000
-BUTTON_TEXT_MAX = 75
-BUTTON_VALUE_MAX = 2000
 FALLBACK_MAX = 500
 # Slack refuses messages whose blocks hold more than ~12-13k characters of text in all
 # (``msg_blocks_too_long``, undocumented; slackapi/bolt-js#2509). Stay under it.
@@ -145,6 +151,11 @@ def fenced_segments(text: str) -> list[tuple[bool, list[str]]]:
 
 
 # -- checking ---------------------------------------------------------------------------
+def block_chars(block: Block) -> int:
+    """How much of the message's text budget a built block takes (every text in it)."""
+    return sum(len(t) for t in texts_of(block.to_dict()))
+
+
 def texts_of(node: Any) -> Iterator[str]:
     """Every text object's text in a block dict, however deeply nested."""
     if isinstance(node, Mapping):

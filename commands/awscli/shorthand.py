@@ -17,10 +17,12 @@ from typing import Any
 
 from botocore.model import Shape
 
+from dynamo.errors import DdbBotError
+
 _EOF = object()
 
 
-class ShorthandError(ValueError):
+class ShorthandError(DdbBotError, ValueError):
     """Text that is not valid shorthand; the message points at the place."""
 
     def __init__(self, value: str, expected: str, actual: str, index: int) -> None:

@@ -87,14 +87,11 @@ def parse_update_expression(call: AwsCall) -> tuple[dict[str, Any], list[str]]:
 
 def write(call: AwsCall, ctx: Context) -> Result:
     """Plan the pasted write as a request; the runbook's command runs only once approved."""
-    from commands.writes import submit
+    from commands.writes import requests_of, submit
 
-    requests = getattr(ctx.services, "requests", None)
-    if requests is None:
-        raise CommandError("write requests need the bot's state table (run `python -m bot init`)")
+    requests = requests_of(ctx)
     # `aws` is a read command for the dispatcher; a pasted write is a write request
-    access = getattr(ctx.services, "access", None)
-    denial = access.denial("write", ctx.user_id, ctx.channel_id) if access else None
+    denial = ctx.denial("write")
     if denial:
         raise CommandError(denial)
     assert call.table is not None
@@ -106,20 +103,19 @@ def write(call: AwsCall, ctx: Context) -> Result:
             raise CommandError(
                 "--condition-expression is not needed: an approved write runs only if the item "
                 "still matches the preview the approver saw (put-item also only if it is new)")
-    common = {"text": ctx.text, "channel": ctx.channel_id}
+    table, key = call.table.short, call.key  # bound here: the plans run later, in submit
+    common: dict[str, Any] = {"text": ctx.text, "channel": ctx.channel_id}
     if call.op == "update-item":
         set_, remove = parse_update_expression(call)
         require_all_used(call)
         check_write_values(set_)
-        assert call.key is not None
+        assert key is not None
         return submit(ctx, lambda: requests.plan_update(
-            call.table.short, call.key, set_, remove, ctx.user_id, touch=False, **common), USAGE)
+            table, key, set_, remove, ctx.user_id, touch=False, **common), USAGE)
     if call.op == "delete-item":
-        assert call.key is not None
-        return submit(ctx, lambda: requests.plan_delete(call.table.short, call.key, ctx.user_id,
-                                                        **common), USAGE)
+        assert key is not None
+        return submit(ctx, lambda: requests.plan_delete(table, key, ctx.user_id, **common), USAGE)
     assert call.item is not None
     item = {call.table.canonical(k): v for k, v in call.item.items()}
     check_write_values(item)
-    return submit(ctx, lambda: requests.plan_put(call.table.short, item, ctx.user_id, **common),
-                  USAGE)
+    return submit(ctx, lambda: requests.plan_put(table, item, ctx.user_id, **common), USAGE)
