@@ -7,15 +7,38 @@ and retries 429s and connection errors with slack_sdk's own retry handlers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
 from bot.listeners import register_listeners
 from bot.logs import ContextExecutor, request_middleware
 from bot.messaging.client import web_client
+from bot.messaging.respond import KeepAliveRespond
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+
+class RequestMiddleware(Middleware):
+    """Every request: start its log line (``bot.logs.request_middleware``) and give it a
+    ``respond`` that keeps its connection alive (``bot.messaging.respond``).
+
+    A ``Middleware`` subclass rather than a function: Bolt wraps a function middleware in
+    one that inspects and injects its arguments on every request, which is CPU on the
+    path of every ack."""
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        context = req.context
+        url = context.response_url
+        if url is not None and "respond" not in context:
+            client = context.client  # as Bolt's own: the Web API client's proxy and TLS
+            context["respond"] = KeepAliveRespond(
+                response_url=url, proxy=client.proxy if client else None,
+                ssl=client.ssl if client else None)
+        return request_middleware(req.body, context, next)
 
 
 def build_app(services: Services, *, socket_mode: bool = False) -> App:
@@ -37,7 +60,7 @@ def build_app(services: Services, *, socket_mode: bool = False) -> App:
         listener_executor=ContextExecutor(max_workers=5, thread_name_prefix="bolt-listener"),
     )
     # one structured log line per request: what ran, for whom, outcome, ack and total time
-    app.middleware(request_middleware)
+    app.middleware(RequestMiddleware())
     services.access.client = app.client  # user groups resolve through the same client
     register_listeners(app, services)
 

@@ -38,6 +38,9 @@ class FakeSlack:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes; without TCP_NODELAY a kept-alive
+            # client (bot.messaging.respond) waits for its own delayed ACK (~40 ms) each time
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -151,9 +151,10 @@ def fenced_segments(text: str) -> list[tuple[bool, list[str]]]:
 
 
 # -- checking ---------------------------------------------------------------------------
-def block_chars(block: Block) -> int:
+def block_chars(block: Block | Mapping[str, Any]) -> int:
     """How much of the message's text budget a built block takes (every text in it)."""
-    return sum(len(t) for t in texts_of(block.to_dict()))
+    # the hot path builds blocks as plain dicts (bot/render/blocks.py); others are models
+    return sum(len(t) for t in texts_of(block if isinstance(block, Mapping) else block.to_dict()))
 
 
 def texts_of(node: Any) -> Iterator[str]:
