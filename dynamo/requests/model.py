@@ -1,8 +1,9 @@
 """The write request as stored in the state table: one dataclass, mapped declaratively.
 
 Each field says how it is stored (``stored(...)`` metadata: its attribute name, how a value
-is written and read back, whether an empty value is left out), so adding a field is one
-line and ``to_item`` / ``from_item`` never need editing. The item format is the one the
+is written and read back, whether an empty value is left out; a plain field is stored as
+is under its own name), so adding a field is one line and ``to_item`` / ``from_item`` never
+need editing. The item format is the one the
 hand-written mapping wrote before (``tests/unit/test_request_item.py`` pins it): items
 already in a state table still load.
 """
@@ -162,7 +163,7 @@ class WriteRequest:
         return summary(self)
 
 
-_RULES = [(f.name, f.metadata["stored"]) for f in fields(WriteRequest)]
+_RULES = [(f.name, f.metadata.get("stored", Stored())) for f in fields(WriteRequest)]
 
 
 def to_item(req: WriteRequest) -> dict[str, Any]:
