@@ -45,9 +45,9 @@ def main() -> int:
     from dynamo import audit_export, demo
     from dynamo.aws import dynamodb_client
     from dynamo.tables import create_platform_tables, create_state_table
-    from tests.conftest import _serialize_moto_dynamodb
+    from testkit.moto import serialize_moto_dynamodb
 
-    _serialize_moto_dynamodb()
+    serialize_moto_dynamodb()
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as policy:
         policy.write("tables:\n  helpers: {update: {approvals: 2}}\n")
     rows: list[dict[str, Any]] = []

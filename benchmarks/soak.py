@@ -64,7 +64,7 @@ from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from benchmarks.ack_latency import free_port, wait_http  # noqa: E402
 from benchmarks.load import pct  # noqa: E402
 from bot.services import BUSY_TEXT  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from testkit.fake_slack import FakeSlack  # noqa: E402
 
 SECRET = "soak-signing-secret"
 STAGE = "dev"

@@ -11,7 +11,7 @@ import pytest
 from bot.render import ids
 from bot.render.requests import REASON_ACTION, REASON_BLOCK, REJECT_MODAL
 from dynamo import demo
-from tests.conftest import race
+from testkit import race
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}
 POLICY = """\

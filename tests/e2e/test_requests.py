@@ -10,7 +10,7 @@ from typing import Any
 from bot.render import ids
 from bot.render.requests import REASON_ACTION, REASON_BLOCK, REJECT_MODAL
 from dynamo import demo
-from tests.conftest import scan_all
+from testkit import scan_all
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}
 

@@ -13,7 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from dynamo import demo
 from dynamo import patterns as ap
 from dynamo.store import Page, Store
-from tests.conftest import moto_dynamodb
+from testkit import moto_dynamodb
 
 _de = TypeDeserializer()
 

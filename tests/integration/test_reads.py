@@ -15,7 +15,7 @@ from commands.results import ErrorResult, ItemsResult, TableResult, TextResult
 from dynamo import demo
 from dynamo.schema import ACCESS_PATTERNS, TABLES
 from dynamo.store import Store
-from tests.conftest import STAGE, moto_dynamodb, scan_all
+from testkit import STAGE, moto_dynamodb, scan_all
 
 _de = TypeDeserializer()
 UID = demo.DEMO_USER_ID

@@ -30,7 +30,7 @@ from commands import dispatch
 from commands.results import ErrorResult, RequestResult
 from dynamo import demo
 from dynamo.store import deserialize_item, serialize_item
-from tests.conftest import REGION, STAGE, race, scan_all
+from testkit import REGION, STAGE, race, scan_all
 
 STATE = f"mfh-{STAGE}-ddb-bot"
 HELPER = demo.DEMO_HELPER_ID
