@@ -59,3 +59,27 @@ def restorable_world(data: dict[str, list[dict[str, Any]]]) -> Iterator[World]:
         demo.write(client, STAGE, data)
         backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
         yield World(client, backend, copy.deepcopy(backend.tables))
+
+
+def read_only_seeded_fixtures() -> tuple[Any, Any]:
+    """Module-scoped ``ddb`` and ``seeded`` fixtures for a test module that only reads.
+
+    One seeded moto world (the full demo data) serves the whole module, overriding the
+    function-scoped ``ddb``/``seeded`` of tests/conftest.py; ``store`` and ``ctx`` stay
+    per test. Use as ``ddb, seeded = read_only_seeded_fixtures()`` at module level.
+    """
+    import pytest
+
+    from dynamo import demo
+    from testkit.moto import moto_dynamodb
+
+    @pytest.fixture(scope="module", name="ddb")
+    def ddb() -> Iterator[Any]:
+        with moto_dynamodb(seed=True) as client:
+            yield client
+
+    @pytest.fixture(scope="module", name="seeded")
+    def seeded(ddb: Any) -> Any:
+        return demo
+
+    return ddb, seeded

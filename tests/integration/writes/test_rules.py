@@ -23,6 +23,12 @@ from tests.integration.writes.helpers import (
 
 
 # == rules: who may ask, who may decide ==========================================================
+def request_disable(svc: Any, user: str) -> RequestResult:
+    """``user`` asks, in C_OPS through ``svc``, to disable the demo helper: a pending request."""
+    return created(dispatch(f"/ddb update helpers {HELPER} set enabled=false",
+                            svc.context(user, "C_OPS")))
+
+
 def test_self_approval_is_refused_and_changes_nothing(run: Any, ddb: Any, clock: Clock) -> None:
     res = created(run("U_A", f"/ddb update helpers {HELPER} set enabled=false"))
     before = without_audit(scan_all(ddb))
@@ -40,8 +46,7 @@ def test_self_approval_is_refused_and_changes_nothing(run: Any, ddb: Any, clock:
 def test_approver_outside_ddb_bot_approvers_is_refused(
         seeded: Any, ddb: Any, make_services: Any) -> None:
     svc = make_services(ddb_bot_approvers=["U_BOSS"])
-    res = created(dispatch(f"/ddb update helpers {HELPER} set enabled=false",
-                           svc.context("U_A", "C_OPS")))
+    res = request_disable(svc, "U_A")
     before = without_audit(scan_all(ddb))
     refused(dispatch(f"/ddb approve {res.id}", svc.context("U_B", "C_OPS")),
             "DDB_BOT_APPROVERS")
@@ -57,8 +62,7 @@ def test_approver_outside_ddb_bot_approvers_is_refused(
 def test_approver_who_is_also_the_requester_is_still_refused(
         seeded: Any, ddb: Any, make_services: Any) -> None:
     svc = make_services(ddb_bot_approvers=["U_BOSS"])
-    res = created(dispatch(f"/ddb update helpers {HELPER} set enabled=false",
-                           svc.context("U_BOSS", "C_OPS")))
+    res = request_disable(svc, "U_BOSS")
     refused(dispatch(f"/ddb approve {res.id}", svc.context("U_BOSS", "C_OPS")),
             "second person")
     assert request_item(ddb, res.id)["status"] == "PENDING"
@@ -67,8 +71,7 @@ def test_approver_who_is_also_the_requester_is_still_refused(
 def test_user_group_approvers_without_slack_refuse(
         seeded: Any, ddb: Any, make_services: Any) -> None:
     svc = make_services(ddb_bot_approvers=["S0OPS"])
-    res = created(dispatch(f"/ddb update helpers {HELPER} set enabled=false",
-                           svc.context("U_A", "C_OPS")))
+    res = request_disable(svc, "U_A")
     before = without_audit(scan_all(ddb))
     refused(dispatch(f"/ddb approve {res.id}", svc.context("U_B", "C_OPS")),
             "DDB_BOT_APPROVERS")
@@ -88,8 +91,7 @@ def test_requester_outside_ddb_bot_requesters_is_refused_at_request_time(
         assert "DDB_BOT_REQUESTERS" in res.message
     assert scan_all(ddb) == before
     # a listed requester can; and U_C may still approve it (approvers are unrestricted)
-    res = created(dispatch(f"/ddb update helpers {HELPER} set enabled=false",
-                           svc.context("U_A", "C_OPS")))
+    res = request_disable(svc, "U_A")
     executed(dispatch(f"/ddb approve {res.id}", svc.context("U_C", "C_OPS")))
 
 
