@@ -25,11 +25,14 @@ old one stops listening, so for a while the old one drains its acknowledged work
 the new one serves (two replicas on one state table). Requests sent while no bot listens
 are counted as "refused during restart", not as failures.
 
-Then it checks (``soak_invariants``), from DynamoDB itself: every approved request ran exactly once (one
+Then it checks, from DynamoDB itself: every approved request ran exactly once (one
 ``approve``/``EXECUTED`` audit record each; each helper's executed updates form one
 unbroken chain from the seed value to the item's current value; exactly the executed
 puts exist), no acked approval was lost, self-approvals were refused, and nothing else in
 any platform table changed. Prints a table; exits 1 if an invariant fails.
+
+This module is the run; ``soak_harness`` holds the fakes, the bot process and signed
+sending, ``soak_workload`` the simulated people, ``soak_invariants`` the checks.
 
     python benchmarks/soak.py [--duration 180 | --quick] [--faults] [--users 30]
 """
