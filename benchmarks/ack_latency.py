@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.load import SECRET, capacity, run_load, run_rate  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from testkit.fake_slack import FakeSlack  # noqa: E402
 
 CAPACITY_RATES = [10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 200]
 

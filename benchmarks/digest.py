@@ -45,6 +45,7 @@ from dynamo import digest_reads as reads  # noqa: E402
 from dynamo.schedule import Window, iso  # noqa: E402
 from dynamo.store import Store, serialize_item  # noqa: E402
 from dynamo.tables import create_platform_tables  # noqa: E402
+from testkit.results import RESULTS  # noqa: E402
 
 STAGE, REGION = "bench", "us-west-2"
 HISTORY_DAYS = 50  # even spread: any 24 h holds 1/50 = 2 %
@@ -249,7 +250,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=6, help="seeding threads")
     ap.add_argument("--no-accelerate", action="store_true",
                     help="plain moto (slow; to check the accelerated run reads the same)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "digest.json"))
+    ap.add_argument("--out", default=os.path.join(RESULTS, "digest.json"))
     args = ap.parse_args()
     if args.quick:
         args.executions, args.accounts = 20_000, 100

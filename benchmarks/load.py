@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from slack_sdk.signature import SignatureVerifier
 
 from bot.services import BUSY_TEXT
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
 
 SECRET = "bench-signing-secret"
 ANSWER_WITHIN_S = 10.0

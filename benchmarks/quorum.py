@@ -45,9 +45,10 @@ def main() -> int:
     from dynamo import audit_export, demo
     from dynamo.aws import dynamodb_client
     from dynamo.tables import create_platform_tables, create_state_table
-    from tests.conftest import _serialize_moto_dynamodb
+    from testkit.moto import serialize_moto_dynamodb
+    from testkit.results import results_path
 
-    _serialize_moto_dynamodb()
+    serialize_moto_dynamodb()
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as policy:
         policy.write("tables:\n  helpers: {update: {approvals: 2}}\n")
     rows: list[dict[str, Any]] = []
@@ -131,8 +132,7 @@ def main() -> int:
         ops = ", ".join(f"{k} {v}" for k, v in r["by_operation"].items())
         print(f"{r['step']:42} {r['dynamodb_calls']:>6} {r['dynamodb_calls'] / base:>13.2f}x "
               f"{r['ms']:>9}  {ops}")
-    os.makedirs(os.path.join(ROOT, "benchmarks", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "benchmarks", "results", "quorum.json"), "w") as fh:
+    with open(results_path("quorum.json"), "w") as fh:
         json.dump(rows, fh, indent=2)
     return 0
 

@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 
 from benchmarks.ack_latency import free_port, start_moto, wait_http  # noqa: E402
 from benchmarks.load import SECRET, Client  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from testkit.fake_slack import FakeSlack  # noqa: E402
 
 PROMISED = (b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
             b"application/x-www-form-urlencoded\r\nContent-Length: 4096\r\n\r\nab")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -18,44 +16,11 @@ for _var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
              "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "STAGE", "DDB_BOT_POLICY_FILE"):
     os.environ.pop(_var, None)
 
-STAGE = "dev"
-REGION = "us-west-2"
+from testkit import moto as _moto  # noqa: E402
+from testkit.moto import REGION, STAGE, moto_dynamodb  # noqa: E402
 
-
-def _serialize_moto_dynamodb() -> None:
-    """Make moto apply each DynamoDB request atomically, as DynamoDB does.
-
-    Under threads moto is not atomic: a failed transaction restores a deep copy of the
-    whole table, clobbering writes that other threads made meanwhile. Serialising moto's
-    request handling restores the one guarantee the exactly-once tests rely on; our own
-    requests still interleave freely between calls, so no race of ours is hidden.
-    """
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.call_action
-    if getattr(original, "_serialized", False):
-        return
-    lock = threading.RLock()
-
-    def call_action(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    call_action._serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-
-
-_serialize_moto_dynamodb()
-
-
-def _moto_compares_like_dynamodb() -> None:
-    """moto raises on mixed-type comparisons where DynamoDB answers false (dynamo.moto_compat)."""
-    from dynamo import moto_compat
-
-    moto_compat.install()
-
-
-_moto_compares_like_dynamodb()
+# moto atomic per request and comparing like DynamoDB (see testkit.moto)
+_moto.install()
 
 
 def _hypothesis_profiles() -> None:
@@ -85,25 +50,6 @@ def _hypothesis_profiles() -> None:
 
 
 _hypothesis_profiles()
-
-
-@contextmanager
-def moto_dynamodb(seed: bool = False) -> Iterator[Any]:
-    """moto's in-process DynamoDB with the ten declared tables and the state table."""
-    from moto import mock_aws
-
-    from dynamo.aws import dynamodb_client
-    from dynamo.tables import create_platform_tables, create_state_table
-
-    with mock_aws():
-        client = dynamodb_client(REGION)
-        create_platform_tables(client, STAGE)
-        create_state_table(client, f"mfh-{STAGE}-ddb-bot")
-        if seed:
-            from dynamo import demo
-
-            demo.seed(client, STAGE, scale=1)
-        yield client
 
 
 @pytest.fixture
@@ -136,22 +82,6 @@ def ctx(store: Any) -> Any:
     return Context(store=store, user_id="U_TESTER", stage=STAGE, region=REGION)
 
 
-def scan_all(client: Any, stage: str = STAGE) -> dict[str, list[dict[str, Any]]]:
-    """Every item of every table (to prove a refusal wrote nothing)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name in client.list_tables()["TableNames"]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"TableName": name}
-        while True:
-            resp = client.scan(**kwargs)
-            items.extend(resp["Items"])
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        out[name] = sorted(items, key=repr)
-    return out
-
-
 @pytest.fixture
 def make_services(ddb: Any) -> Any:
     """Services over the moto client, with settings overrides (``ddb_bot_approvers=...``)."""
@@ -179,33 +109,10 @@ def as_user(services: Any) -> Any:
     return ctx
 
 
-def race(n: int, work: Any) -> list[Any]:
-    """Run ``work(i)`` in ``n`` threads released together by a barrier; re-raise failures."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-    errors: list[BaseException] = []
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = work(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors, errors
-    assert all(not t.is_alive() for t in threads)
-    return results
-
-
 @pytest.fixture
 def slack() -> Iterator[Any]:
     """A local fake Slack Web API (and response_url) on port 0."""
-    from tests.fake_slack import FakeSlack
+    from testkit.fake_slack import FakeSlack
 
     fake = FakeSlack().start()
     yield fake

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.fake_slack import FakeSlack
-from tests.signed import SlackSender
+from testkit.fake_slack import FakeSlack
+from testkit.signed import SlackSender
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from dynamo import demo
+from testkit.fake_slack import FakeSlack
+from testkit.signed import SlackSender
 from tests.e2e.test_serve_process import ROOT, SIGNING_SECRET, _env, _wait_ready, endpoint
-from tests.fake_slack import FakeSlack
-from tests.signed import SlackSender
 
 __all__ = ["endpoint"]  # the module-scoped moto server fixture, shared
 STALLED = 1000

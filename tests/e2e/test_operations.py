@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.logs import JsonFormatter, RequestInfo, bind
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
 
 
 def _record(msg: str, *args: Any, exc: bool = False, **extra: Any) -> logging.LogRecord:
@@ -146,8 +146,8 @@ def test_draining_server_answers_then_refuses(bot: Any) -> None:
     """After SIGTERM: requests still arriving are answered (and their connection closed)
     until the server is idle; after that, stragglers on old connections get 503."""
     from bot.server import start_http
+    from testkit.signed import SlackSender
     from tests.e2e.conftest import SIGNING_SECRET
-    from tests.signed import SlackSender
 
     server = start_http(bot.app, "127.0.0.1", 0)
     base = f"http://127.0.0.1:{server.port}"

@@ -20,7 +20,7 @@ import pytest
 from bot.render import ids
 from bot.services import BUSY_TEXT, WorkQueue
 from dynamo import demo
-from tests.conftest import scan_all
+from testkit import scan_all
 
 
 def _never() -> None:

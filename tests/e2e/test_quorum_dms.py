@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from bot.render import ids
-from bot.render.requests import REASON_ACTION, REASON_BLOCK, REJECT_MODAL
 from dynamo import demo
-from tests.conftest import race
+from testkit import race
+from testkit.signed import reject_submission
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}
 POLICY = """\
@@ -150,14 +150,7 @@ def test_help_in_slack_hides_what_a_plain_reader_may_not_run(make_bot: Any) -> N
 
 def test_rejected_dm_carries_the_reason(bot: Any) -> None:
     rid, _ = _ask(bot, f"delete users {demo.DEMO_USER_ID}")
-    submission = {
-        "type": "view_submission", "team": {"id": "T1"}, "api_app_id": "A1",
-        "user": {"id": "U_BOB", "username": "bob", "team_id": "T1"}, "trigger_id": "t3",
-        "view": {"id": "V1", "type": "modal", "callback_id": REJECT_MODAL,
-                 "private_metadata": rid, "state": {"values": {
-                     REASON_BLOCK: {REASON_ACTION: {"type": "plain_text_input",
-                                                    "value": "wrong account"}}}}},
-    }
+    submission = reject_submission(rid, "wrong account")
     assert bot.sender.interact(submission).status == 200
     dm = json.dumps(_wait_dm(bot, "rejected"))
     assert "wrong account" in dm and "<@U_BOB>" in dm

@@ -8,9 +8,10 @@ import time
 from typing import Any
 
 from bot.render import ids
-from bot.render.requests import REASON_ACTION, REASON_BLOCK, REJECT_MODAL
+from bot.render.requests import REJECT_MODAL
 from dynamo import demo
-from tests.conftest import scan_all
+from testkit import scan_all
+from testkit.signed import reject_submission
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}
 
@@ -112,14 +113,7 @@ def test_reject_with_reason_via_modal(bot: Any) -> None:
     opened = bot.slack.wait_for("/api/views.open")[0].body
     assert opened["view"]["callback_id"] == REJECT_MODAL
     assert opened["view"]["private_metadata"] == request_id
-    submission = {
-        "type": "view_submission", "team": {"id": "T1"}, "api_app_id": "A1",
-        "user": {"id": "U_BOB", "username": "bob", "team_id": "T1"}, "trigger_id": "t3",
-        "view": {"id": "V1", "type": "modal", "callback_id": REJECT_MODAL,
-                 "private_metadata": request_id, "state": {"values": {
-                     REASON_BLOCK: {REASON_ACTION: {"type": "plain_text_input",
-                                                    "value": "wrong account"}}}}},
-    }
+    submission = reject_submission(request_id, "wrong account")
     assert bot.sender.interact(submission).status == 200
     update = json.dumps(_updates(bot)[0].body)
     assert "REJECTED" in update and "wrong account" in update and "<@U_BOB>" in update

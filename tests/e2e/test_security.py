@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from bot.render import ids
 from dynamo import demo
-from tests.conftest import scan_all
+from testkit import scan_all
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.fake_slack import FakeSlack
-from tests.signed import SlackSender
+from testkit.fake_slack import FakeSlack
+from testkit.signed import SlackSender
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNING_SECRET = "serve-proc-signing-secret-5f0c9a1e"

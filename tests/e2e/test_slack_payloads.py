@@ -17,8 +17,8 @@ import pytest
 from bot.render import ids
 from bot.render.modals import ACTION
 from dynamo import demo
-from tests.conftest import scan_all
-from tests.signed import rich_text, slack_escape, slack_format
+from testkit import scan_all
+from testkit.signed import rich_text, slack_escape, slack_format
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 

@@ -19,8 +19,8 @@ from commands import dispatch
 from commands.registry import REGISTRY
 from commands.results import ErrorResult
 from dynamo import demo
-from tests.conftest import scan_all
-from tests.signed import slack_escape, slack_format
+from testkit import scan_all
+from testkit.signed import slack_escape, slack_format
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 EMAIL_QUERY = ("aws dynamodb query --table-name mfh-dev-users --index-name EmailIndex "

@@ -8,8 +8,8 @@ from typing import Any
 
 from bot.render import ids
 from dynamo import demo
-from tests.conftest import scan_all
-from tests.signed import SlackSender
+from testkit import scan_all
+from testkit.signed import SlackSender
 
 
 def _answer(bot: Any, n: int = 1) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from bot.render.limits import escape, problems
 from bot.render.lookup import NOTHING
 from bot.render.modals import ACTION
 from dynamo import demo
-from tests.conftest import scan_all
+from testkit import scan_all
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}
 HELPER_KEY = {"helper_id": {"S": demo.DEMO_HELPER_ID}}

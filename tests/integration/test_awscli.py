@@ -14,7 +14,7 @@ import pytest
 from commands import Context, dispatch
 from commands.results import ErrorResult, ItemsResult, JsonResult
 from dynamo.store import deserialize_item, serialize_item
-from tests.conftest import REGION, STAGE, scan_all
+from testkit import REGION, STAGE, scan_all
 
 # -- the seed's commands, copied verbatim -------------------------------------------------
 SEED_GET = """aws dynamodb get-item --table-name mfh-dev-users --key '{"user_id":{"S":"user:abc-123"}}' --region us-west-2"""  # noqa: E501

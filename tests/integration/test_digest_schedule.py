@@ -16,8 +16,8 @@ from bot.scheduler import DIGEST_LEASE_SECONDS, digest_command, digest_tick, sta
 from dynamo.aws import dynamodb_client
 from dynamo.locks import WindowLocks
 from dynamo.schedule import iso
-from tests.conftest import REGION
-from tests.fake_slack import FakeSlack
+from testkit import REGION
+from testkit.fake_slack import FakeSlack
 from tests.integration import digest_data as data
 
 CHANNEL = "C_DIGEST"

@@ -15,7 +15,7 @@ import pytest
 from commands import dispatch
 from commands.results import ErrorResult, Result
 from dynamo import demo
-from tests.conftest import scan_all
+from testkit import scan_all
 
 USERS = "mfh-dev-users"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,22 +13,13 @@ from boto3.dynamodb.types import TypeDeserializer
 from dynamo import demo
 from dynamo import patterns as ap
 from dynamo.store import Page, Store
-from tests.conftest import moto_dynamodb
+from testkit.worlds import read_only_seeded_fixtures
 
 _de = TypeDeserializer()
 
 
-# Every test here only reads: one seeded moto world for the module (these override the
-# function-scoped fixtures of tests/conftest.py; `store` builds on this `ddb`).
-@pytest.fixture(scope="module")
-def ddb() -> Iterator[Any]:
-    with moto_dynamodb(seed=True) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def seeded(ddb: Any) -> Any:
-    return demo
+# Every test here only reads: one seeded moto world for the module (testkit.worlds).
+ddb, seeded = read_only_seeded_fixtures()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from commands import dispatch
 from dynamo import demo
-from tests.conftest import race, scan_all
+from testkit import race, scan_all
 
 USER_KEY = {"user_id": {"S": demo.DEMO_USER_ID}}
 POLICY = """\

@@ -15,24 +15,16 @@ from commands.results import ErrorResult, ItemsResult, TableResult, TextResult
 from dynamo import demo
 from dynamo.schema import ACCESS_PATTERNS, TABLES
 from dynamo.store import Store
-from tests.conftest import STAGE, moto_dynamodb, scan_all
+from testkit import STAGE, scan_all
+from testkit.worlds import read_only_seeded_fixtures
 
 _de = TypeDeserializer()
 UID = demo.DEMO_USER_ID
 ACCT = demo.DEMO_ACCOUNT_ID
 
 
-# All tests here only read: one seeded moto world for the module (overriding the
-# function-scoped `ddb`/`seeded` of tests/conftest.py; `store` and `ctx` stay per test).
-@pytest.fixture(scope="module")
-def ddb() -> Iterator[Any]:
-    with moto_dynamodb(seed=True) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def seeded(ddb: Any) -> Any:
-    return demo
+# Every test here only reads: one seeded moto world for the module (testkit.worlds).
+ddb, seeded = read_only_seeded_fixtures()
 
 
 @pytest.fixture

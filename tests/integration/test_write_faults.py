@@ -10,7 +10,6 @@ so a response short-circuited there is never retried.
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -30,7 +29,8 @@ from commands import dispatch
 from commands.results import ErrorResult, RequestResult
 from dynamo import demo
 from dynamo.store import deserialize_item, serialize_item
-from tests.conftest import REGION, STAGE, race, scan_all
+from testkit import REGION, STAGE, race, scan_all
+from testkit.worlds import World, restorable_world, trimmed_demo
 
 STATE = f"mfh-{STAGE}-ddb-bot"
 HELPER = demo.DEMO_HELPER_ID
@@ -40,32 +40,19 @@ KEEP = {"platforms": 2, "users": 1, "accounts": 1, "user-accounts": 1, "api-keys
         "oauth-states": 1}
 
 
-# -- a small world per module, restored before every test (see test_writes.py) --------------
+# -- a small world per module, restored before every test (testkit.worlds) ------------------
 @pytest.fixture(scope="module")
-def world() -> Iterator[tuple[Any, dict[str, Any]]]:
-    from moto import mock_aws
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-
-    from dynamo.aws import dynamodb_client
-    from dynamo.tables import create_platform_tables, create_state_table
-
-    with mock_aws():
-        client = dynamodb_client(REGION)
-        create_platform_tables(client, STAGE)
-        create_state_table(client, STATE)
-        demo.write(client, STAGE, {k: v[:KEEP[k]] for k, v in demo.generate(1).items()})
-        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
-        yield backend, copy.deepcopy(backend.tables)
+def world() -> Iterator[World]:
+    with restorable_world(trimmed_demo(KEEP)) as w:
+        yield w
 
 
 @pytest.fixture
-def ddb(world: tuple[Any, dict[str, Any]]) -> Any:
+def ddb(world: World) -> Any:
     """A fresh client per test: botocore's adaptive rate limiter remembers throttling."""
     from dynamo.aws import dynamodb_client
 
-    backend, tables = world
-    backend.tables = copy.deepcopy(tables)
+    world.restore()
     return dynamodb_client(REGION)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REGION, STAGE
+from testkit import REGION, STAGE
 
 DRIVER = Path(__file__).with_name("cli_driver.py")
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import STAGE
+from testkit import STAGE
 
 T = f"mfh-{STAGE}-"
 BIG = "12345678901234567890"

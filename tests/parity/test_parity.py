@@ -323,7 +323,7 @@ def test_other_tables_are_refused(services: Any) -> None:
 
 def test_writes_become_requests_and_write_nothing(services: Any, client: Any) -> None:
     from commands.results import RequestResult
-    from tests.conftest import scan_all
+    from testkit import scan_all
 
     before = scan_all(client)
     text = ("aws dynamodb update-item --table-name mfh-dev-users --key user_id={S=user:u-01} "

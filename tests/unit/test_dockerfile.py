@@ -66,6 +66,7 @@ def test_installs_the_package_without_extras_or_test_tools() -> None:
         assert bad not in runs, bad
     copied = " ".join(args for word, args in _instructions() if word == "COPY")
     assert "tests" not in copied and "benchmarks" not in copied and ".env" not in copied
+    assert "testkit" not in copied
 
 
 def test_exposes_the_port_and_runs_python_m_bot() -> None:
@@ -131,7 +132,7 @@ def test_dockerignore_sends_only_the_sources() -> None:
     for path in ("pyproject.toml", "README.md", "bot/server.py", "dynamo/store.py",
                  "commands/registry.py"):
         assert not _ignored(path, patterns), path
-    for path in (".env", ".venv/bin/python", ".git/config", "tests/conftest.py",
+    for path in (".env", ".venv/bin/python", ".git/config", "tests/conftest.py", "testkit/moto.py",
                  "benchmarks/apps.py", "bot/__pycache__/server.cpython-311.pyc", "iam/x.json"):
         assert _ignored(path, patterns), path
 

@@ -36,7 +36,7 @@ from commands.awscli import GLOBAL, OP_FLAGS
 from commands.results import ErrorResult, ItemsResult, JsonResult, RequestResult, Result
 from dynamo import demo
 from dynamo.schema import TABLES
-from tests.conftest import REGION, STAGE, scan_all
+from testkit import REGION, STAGE, scan_all
 
 STATE_TABLE = f"mfh-{STAGE}-ddb-bot"
 FUZZ_USER = "U_FUZZ"

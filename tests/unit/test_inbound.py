@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bot.listeners.inbound import clean_paste, command_text, from_slack, message_text
 from bot.render.text import console_markup
-from tests.signed import rich_text, slack_escape, slack_format
+from testkit.signed import rich_text, slack_escape, slack_format
 
 
 @pytest.mark.parametrize(("sent", "meant"), [

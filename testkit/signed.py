@@ -170,3 +170,18 @@ class SlackSender:
     def healthz(self) -> HttpResult:
         with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=5) as resp:
             return HttpResult(resp.status, resp.read().decode())
+
+
+def reject_submission(request_id: str, reason: str, user: str = "U_BOB",
+                      username: str = "bob", trigger_id: str = "t3") -> dict[str, Any]:
+    """The ``view_submission`` Slack sends when ``user`` submits the Reject modal."""
+    from bot.render.requests import REASON_ACTION, REASON_BLOCK, REJECT_MODAL
+
+    return {
+        "type": "view_submission", "team": {"id": "T1"}, "api_app_id": "A1",
+        "user": {"id": user, "username": username, "team_id": "T1"}, "trigger_id": trigger_id,
+        "view": {"id": "V1", "type": "modal", "callback_id": REJECT_MODAL,
+                 "private_metadata": request_id, "state": {"values": {
+                     REASON_BLOCK: {REASON_ACTION: {"type": "plain_text_input",
+                                                    "value": reason}}}}},
+    }

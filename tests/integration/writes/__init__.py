@@ -1,0 +1,1 @@
+"""Write requests through ``commands.dispatch`` against moto, split by topic (SPEC §3-§5)."""
