@@ -21,6 +21,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dynamo.audit import Audit
+from dynamo.errors import DdbBotError
 from dynamo.policy import Policy
 from dynamo.requests import quorum
 from dynamo.requests.model import (
@@ -40,7 +41,7 @@ from dynamo.schema import resolve_table
 from dynamo.store import Store, StoreError, deserialize_item, serialize_item
 
 
-class Refused(Exception):
+class Refused(DdbBotError):
     """An approval or rejection that is not allowed; nothing changed."""
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from dynamo.errors import DdbBotError
 from dynamo.policy import Policy
 from dynamo.requests.model import Gsi, Kind, WriteRequest, new_request_id
 from dynamo.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table, resolve_table
@@ -18,7 +19,7 @@ from dynamo.store import Store
 from dynamo.values import check_type
 
 
-class PlanError(ValueError):
+class PlanError(DdbBotError, ValueError):
     """A change that must not be requested (bad attribute, missing item, ...)."""
 
 
@@ -28,7 +29,7 @@ def _forbidden(table: Table, attrs: Iterable[str]) -> None:
         if top in table.keys.names:
             raise PlanError(f"`{top}` is part of `{table.short}`'s key and cannot be changed; "
                             "delete the item and put a new one instead")
-        if top in SECRET_ATTRIBUTES | table.secret | PREFIX_ONLY_ATTRIBUTES:
+        if top in table.never_shown | PREFIX_ONLY_ATTRIBUTES:
             raise PlanError(f"`{top}` is a secret attribute and cannot be set or removed from Slack")
         if "." in attr or "[" in attr:
             raise PlanError(f"`{attr}`: set a whole top-level attribute (nested paths are not supported)")
@@ -99,7 +100,7 @@ class Planner:
         missing_keys = [k for k in table.keys.names if k not in item]
         if missing_keys:
             raise PlanError(f"the item lacks key attribute(s) {', '.join(missing_keys)}")
-        secret = [a for a in item if a in SECRET_ATTRIBUTES | table.secret | PREFIX_ONLY_ATTRIBUTES]
+        secret = [a for a in item if a in table.never_shown | PREFIX_ONLY_ATTRIBUTES]
         if secret:
             raise PlanError(f"`{', '.join(secret)}` is a secret attribute and cannot be set "
                             "from Slack")
@@ -152,5 +153,5 @@ def _comparable(table: Table, item: Mapping[str, Any] | None) -> dict[str, Any]:
     """
     if not item:
         return {}
-    hidden = SECRET_ATTRIBUTES | table.secret
+    hidden = table.never_shown
     return {k: v for k, v in item.items() if k not in hidden}

@@ -36,8 +36,12 @@ def _buttons(msg: dict[str, Any]) -> dict[str, str]:
 
 
 def _request(bot: Any, text: str, user: str = "U_ALICE", channel: str = "C_OPS") -> str:
+    before = len(bot.slack.find("/response/"))
     assert bot.sender.slash(text, user=user, channel=channel).status == 200
     msg = _request_message(bot)
+    # the requester's own answer ("posted in #…") arrives before anyone clicks, so tests
+    # that read later answers by position see them in the order a person would
+    bot.slack.wait_for("/response/", before + 1)
     return _buttons(msg)[ids.APPROVE]
 
 

@@ -20,8 +20,11 @@ def _buttons(msg: dict[str, Any]) -> dict[str, str]:
 
 
 def _request(bot: Any, text: str, user: str = "U_ALICE") -> str:
+    before = len(bot.slack.find("/response/"))
     bot.sender.slash(text, user=user)
-    return _buttons(bot.slack.wait_for("/api/chat.postMessage")[0].body)[ids.APPROVE]
+    request_id = _buttons(bot.slack.wait_for("/api/chat.postMessage")[0].body)[ids.APPROVE]
+    bot.slack.wait_for("/response/", before + 1)  # the requester's answer comes first
+    return request_id
 
 
 def test_forged_request_without_the_signing_secret_is_401(bot: Any) -> None:
