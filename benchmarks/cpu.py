@@ -23,10 +23,9 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.fake_slack import FakeSlack  # noqa: E402
-
 from benchmarks.ack_latency import start_moto  # noqa: E402
 from benchmarks.load import SECRET, Client  # noqa: E402
+from testkit.fake_slack import FakeSlack  # noqa: E402
 
 
 def main() -> None:

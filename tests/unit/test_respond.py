@@ -11,7 +11,7 @@ import pytest
 from slack_bolt.context.respond import Respond
 
 from bot.messaging import respond as keep
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
 
 
 @pytest.fixture
