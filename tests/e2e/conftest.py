@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from bot.render import ids
 from testkit.fake_slack import FakeSlack
 from testkit.signed import SlackSender
 
@@ -53,3 +55,22 @@ def make_bot(ddb: Any, seeded: Any, slack: FakeSlack) -> Iterator[Any]:
 @pytest.fixture
 def bot(make_bot: Any) -> Bot:
     return make_bot()
+
+
+def approve_posted_helper_change(bot: Any, before: dict[str, Any], channel: str = "C_APPROVALS",
+                                 approver: str = "U_BOB") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Approve the request posted in ``channel`` as ``approver``, wait until it ran, and
+    return (the posted request message, the one helper item the approval changed)."""
+    from dynamo import demo
+    from testkit import scan_all
+
+    posted = bot.slack.wait_for("/api/chat.postMessage",
+                                where=lambda c: c.body.get("channel") == channel)[0].body
+    request_id = next(el["value"] for b in posted["blocks"] if b.get("type") == "actions"
+                      for el in b["elements"] if el["action_id"] == ids.APPROVE)
+    assert bot.sender.click(ids.APPROVE, request_id, user=approver, channel=channel).status == 200
+    bot.slack.wait_for("/api/chat.update", where=lambda c: "EXECUTED" in json.dumps(c.body))
+    after = scan_all(bot.services.client)["mfh-dev-helpers"]
+    changed = [i for i in after if i not in before["mfh-dev-helpers"]]
+    assert [i["helper_id"]["S"] for i in changed] == [demo.DEMO_HELPER_ID]
+    return posted, changed[0]

@@ -19,6 +19,7 @@ from bot.render.modals import ACTION
 from dynamo import demo
 from testkit import scan_all
 from testkit.signed import rich_text, slack_escape, slack_format
+from tests.e2e.conftest import approve_posted_helper_change
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 
@@ -114,14 +115,5 @@ def test_view_submission_payload_from_bolt_with_raw_input(make_bot: Any) -> None
         "remove": {ACTION["remove"]: {"type": "plain_text_input", "value": None}},
     }
     assert bot.sender.interact(payload).status == 200
-    posted = bot.slack.wait_for("/api/chat.postMessage",
-                                where=lambda c: c.body.get("channel") == "C_APPROVALS")[0].body
-    request_id = next(el["value"] for b in posted["blocks"] if b.get("type") == "actions"
-                      for el in b["elements"] if el["action_id"] == ids.APPROVE)
-    assert bot.sender.click(ids.APPROVE, request_id, user="U_BOB",
-                            channel="C_APPROVALS").status == 200
-    bot.slack.wait_for("/api/chat.update", where=lambda c: "EXECUTED" in _text(c.body))
-    after = scan_all(bot.services.client)["mfh-dev-helpers"]
-    changed = [i for i in after if i not in before["mfh-dev-helpers"]]
-    assert [i["helper_id"]["S"] for i in changed] == [demo.DEMO_HELPER_ID]
-    assert changed[0]["description"] == {"S": "R&D <beta> &amp; co"}  # exactly as typed
+    _, changed = approve_posted_helper_change(bot, before)
+    assert changed["description"] == {"S": "R&D <beta> &amp; co"}  # exactly as typed

@@ -21,6 +21,7 @@ from commands.results import ErrorResult
 from dynamo import demo
 from testkit import scan_all
 from testkit.signed import slack_escape, slack_format
+from tests.e2e.conftest import approve_posted_helper_change
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 EMAIL_QUERY = ("aws dynamodb query --table-name mfh-dev-users --index-name EmailIndex "
@@ -209,15 +210,6 @@ def test_modal_input_arrives_raw_and_is_not_decoded(make_bot: Any) -> None:
         "trigger_id": "t", "view": {"id": "V1", "type": "modal", "callback_id": ids.CHANGE_MODAL,
                                     "private_metadata": "{}", "state": {"values": values}}})
     assert resp.status == 200 and resp.body == ""  # accepted: no field errors
-    posted = bot.slack.wait_for("/api/chat.postMessage",
-                                where=lambda c: c.body.get("channel") == "C_APPROVALS")[0].body
+    posted, changed = approve_posted_helper_change(bot, before)
     assert "Q&amp;amp;A" in _text(posted)  # the raw "Q&amp;A", escaped once for Slack
-    request_id = next(el["value"] for b in posted["blocks"] if b.get("type") == "actions"
-                      for el in b["elements"] if el["action_id"] == ids.APPROVE)
-    assert bot.sender.click(ids.APPROVE, request_id, user="U_BOB",
-                            channel="C_APPROVALS").status == 200
-    bot.slack.wait_for("/api/chat.update", where=lambda c: "EXECUTED" in _text(c.body))
-    after = scan_all(bot.services.client)["mfh-dev-helpers"]
-    changed = [i for i in after if i not in before["mfh-dev-helpers"]]
-    assert [i["helper_id"]["S"] for i in changed] == [demo.DEMO_HELPER_ID]
-    assert changed[0]["description"] == {"S": "Q&amp;A"}
+    assert changed["description"] == {"S": "Q&amp;A"}
