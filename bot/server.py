@@ -244,6 +244,17 @@ def _services(settings: Settings) -> Any:
     return Services.build(settings)
 
 
+def wait_for_signal(stop: threading.Event, slice_s: float = 0.2) -> None:
+    """Block the main thread until a signal handler sets ``stop``.
+
+    In short waits, never one long one: the kernel may deliver SIGTERM to any thread, and
+    CPython runs the Python handler only when the main thread next runs bytecode, so a
+    main thread parked in ``Event.wait(3600)`` (or ``wait()``) would sleep through it while
+    another thread took the signal (seen under load: the process ignored SIGTERM)."""
+    while not stop.wait(slice_s):
+        pass
+
+
 def serve(settings: Settings, host: str = "0.0.0.0") -> int:
     from bot.app import build_app
     from bot.scheduler import start_scheduler
@@ -267,8 +278,7 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> int:
                                     "http_threads": http.limits.threads,
                                     "idle_timeout_s": http.limits.idle_timeout,
                                     "connection_limit": http.limits.connections})
-    while not stop.wait(3600):
-        pass
+    wait_for_signal(stop)
     # stop listening before the drain: new connections are refused at once and a
     # replacement can bind the port while this process finishes its work
     http.stop_accepting()
@@ -276,6 +286,7 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> int:
         log.warning("requests were still being acknowledged after %s s; stopping anyway",
                     ACK_DRAIN_S)
     http.close()
+    log.info("HTTP server closed; finishing the work in flight")
     drain(app, services, scheduler)
     return 0
 
@@ -285,9 +296,11 @@ def drain(app: App, services: Any, scheduler: Any) -> None:
     (the services' queue), then scheduled jobs; nothing new is accepted by then."""
     start = time.monotonic()
     app.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
+    log.debug("listeners finished")
     stop_work = getattr(services, "shutdown", None)
     if stop_work is not None:
         stop_work()
+    log.debug("work after ack finished")
     scheduler.shutdown(wait=True)
     log.info("stopped after finishing work in flight",
              extra={"drain_ms": round((time.monotonic() - start) * 1000, 1)})
@@ -325,7 +338,7 @@ def socket_mode(settings: Settings, host: str = "0.0.0.0") -> int:
     handler.connect()
     log.info("ddb-bot started in Socket Mode (stage %s), /healthz on :%s", settings.stage,
              settings.port, extra={"ready_s": round(time.monotonic() - STARTED, 3)})
-    stop.wait()
+    wait_for_signal(stop)
     handler.close()  # no new events; listeners already running finish below
     drain(app, services, scheduler)
     health.stop_accepting()
