@@ -75,6 +75,20 @@ def moto_dynamodb(seed: bool = False) -> Iterator[Any]:
         yield client
 
 
+@contextmanager
+def threaded_moto_server() -> Iterator[str]:
+    """moto's HTTP server on 127.0.0.1 and a free port, in this process; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
 def scan_all(client: Any, stage: str = STAGE) -> dict[str, list[dict[str, Any]]]:
     """Every item of every table (to prove a refusal wrote nothing)."""
     out: dict[str, list[dict[str, Any]]] = {}

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from dynamo import demo
+from testkit.moto import threaded_moto_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -64,13 +65,8 @@ def test_bad_configuration_names_the_variable() -> None:
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with threaded_moto_server() as url:
+        yield url
 
 
 def test_init_seed_console_against_a_dynamodb_endpoint(moto_server: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from testkit import REGION, STAGE
+from testkit.moto import threaded_moto_server
 
 DRIVER = Path(__file__).with_name("cli_driver.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,13 +59,8 @@ class Cli:
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with threaded_moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
