@@ -148,6 +148,14 @@ class WriteRequest:
     # who approved so far (sorted); a string set in the item, absent while empty (no empty sets)
     approvals: list[str] = stored(default_factory=list, name=APPROVALS, dump=_string_set,
                                   load=sorted, omit=lambda v: not v)
+    # undo (dynamo.requests.undo): the EXECUTED request whose change this one reverses
+    undo_of: str | None = stored(None, optional=True)
+    # break-glass (dynamo.requests.break_glass): ran at once by a policy ``break_glass``
+    # member, with their reason; it needs a review by someone else afterwards
+    break_glass: bool = stored(False, load=bool, omit=lambda v: not v)
+    break_glass_reason: str | None = stored(None, optional=True)
+    reviewed_by: str | None = stored(None, optional=True)
+    reviewed_at: int | None = stored(None, optional=True, load=_int_or_none)
 
     # -- presentation (dynamo.requests.preview says why it lives in this layer) ---------------
     def preview(self) -> list[tuple[str, str, str]]:
