@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     ddb_bot_request_ttl: timedelta = timedelta(minutes=30)
     # per-table approval policy with quorum (dynamo.policy); validated here, at start
     ddb_bot_policy_file: str | None = None
+    # how long an executed change can be undone (dynamo.requests.undo); also how long a
+    # deleted item's secret attributes are kept for that
+    ddb_bot_undo_days: int = Field(7, ge=1, le=400)
 
     ddb_bot_digest_cron: str = "0 9 * * *"
     ddb_bot_digest_tz: str = "UTC"

@@ -149,7 +149,8 @@ class Services:
             pages=PageStore(client, settings.state_table),
             requests=Requests(store, settings.state_table,
                               int(settings.ddb_bot_request_ttl.total_seconds()),
-                              policy=policy, member=access.member),
+                              policy=policy, member=access.member,
+                              undo_days=settings.ddb_bot_undo_days),
             access=access,
             work=WorkQueue(WORKERS, settings.ddb_bot_work_queue, settings.ddb_bot_work_max_wait),
         )

@@ -145,6 +145,8 @@ class RequestResult(Result):
     need: int = 1  # distinct approvals the policy requires
     approvers: list[str] = Field(default_factory=list)  # the policy's; empty: DDB_BOT_APPROVERS
     approvals: list[str] = Field(default_factory=list)
+    undo_of: str | None = None  # the executed request this one reverses (commands.undo)
+    undoable: bool = False  # an executed update, delete or put: its message offers Undo
 
     @model_validator(mode="after")
     def _mask(self) -> RequestResult:
@@ -160,7 +162,14 @@ class RequestResult(Result):
         shared = {f.name: getattr(req, f.name) for f in fields(req)
                   if f.name in cls.model_fields and f.name not in _OWN}
         return cls(event=event, status=req.status.value, change=req.summary,
-                   preview=req.preview(), title=f"Write request {req.id}", **shared)
+                   preview=req.preview(), title=f"Write request {req.id}",
+                   undoable=req.status.value == "EXECUTED"
+                   and req.kind.value in ("update", "delete", "put"), **shared)
+
+    @property
+    def columns(self) -> tuple[str, str]:
+        """The preview's two value columns: an undo shows what it restores."""
+        return ("current", "restored") if self.undo_of else ("before", "after")
 
     def requirement(self, mention: Callable[[str], str]) -> str:
         """What the approval policy requires, for the request message (empty: the default)."""

@@ -49,7 +49,7 @@ def when(ts: int | None) -> str:
 
 def preview_lines(r: RequestResult) -> list[str]:
     rows = [[a, b, c] for a, b, c in r.preview]
-    return align_rows(["attribute", "before", "after"], rows, 60) if rows else []
+    return align_rows(["attribute", *r.columns], rows, 60) if rows else []
 
 
 def mention(slack_id: str) -> str:
@@ -111,6 +111,9 @@ def render_request(r: RequestResult) -> dict[str, Any]:
         blocks.append(ActionsBlock(block_id=f"req-{r.id}", elements=[
             ButtonElement(text="Re-request with fresh data", action_id=ids.REREQUEST,
                           value=r.id)]))
+    elif r.undoable:  # dispatches `undo <id>` as the clicker (bot.listeners.undo)
+        blocks.append(ActionsBlock(block_id=f"req-{r.id}", elements=[
+            ButtonElement(text="Undo", action_id=ids.UNDO, value=r.id)]))
     fallback = fit(f"Write request {r.id}: {r.change} — {r.status}", 500)
     return {"text": fallback, "blocks": [b.to_dict() for b in blocks]}
 

@@ -143,7 +143,7 @@ def _request(r: RequestResult) -> list[str]:
              f"asked by {r.requester} at {_when(r.created_at)}"]
     rows = [[a, b, c] for a, b, c in r.preview]
     if rows:
-        lines += ["", *fmt.align_rows(["attribute", "before", "after"], rows, 60), ""]
+        lines += ["", *fmt.align_rows(["attribute", *r.columns], rows, 60), ""]
     requirement = r.requirement(lambda i: "@" + i)
     if requirement:
         lines.append(requirement)
@@ -163,6 +163,8 @@ def _request(r: RequestResult) -> list[str]:
         lines.append(f"expires {_when(r.expires_at)}. A second person approves with "
                      f"`/ddb approve {r.id}` or rejects with `/ddb reject {r.id} [reason]` "
                      "(in the console: `as <user id>` first).")
+    elif r.undoable and r.event != "refused":
+        lines.append(f"undo with `/ddb undo {r.id}`")
     return lines
 
 

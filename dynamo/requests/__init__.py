@@ -9,6 +9,7 @@
 - ``quorum``     N distinct approvals, as DynamoDB conditions
 - ``notices``    at most one outcome notice per request
 - ``preview``    a request in words (before → after rows, summary)
+- ``undo``       a new request reversing an executed one; what a delete keeps for it
 """
 
 from dynamo.requests.execute import Refused, Requests

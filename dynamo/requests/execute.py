@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dynamo.audit import Audit
 from dynamo.errors import DdbBotError
 from dynamo.policy import Policy
-from dynamo.requests import quorum
+from dynamo.requests import quorum, undo
 from dynamo.requests.model import (
     REQ_PK,
     Kind,
@@ -55,8 +55,10 @@ class Requests(Planner):
     def __init__(self, store: Store, state_table: str, ttl_seconds: int,
                  clock: Callable[[], float] = time.time, audit: Audit | None = None,
                  policy: Policy | None = None,
-                 member: Callable[[list[str], str], bool] | None = None) -> None:
+                 member: Callable[[list[str], str], bool] | None = None,
+                 undo_days: int = undo.DEFAULT_DAYS) -> None:
         self.store = store
+        self.undo_seconds = undo_days * undo.DAY  # how long an executed change can be undone
         self.policy = policy or Policy()
         # whether a user is one of these user / user-group ids (groups need Slack: bot.access)
         self.member = member or (lambda ids, user: user in ids)
@@ -65,6 +67,10 @@ class Requests(Planner):
         self.table = state_table
         self.ttl_seconds = ttl_seconds
         self.clock = clock
+
+    def plan_undo(self, request_id: str, requester: str, **kw: Any) -> WriteRequest:
+        """The request reversing an executed one (``dynamo.requests.undo``)."""
+        return undo.plan_undo(self, request_id, requester, **kw)
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, req: WriteRequest) -> WriteRequest:
@@ -235,7 +241,12 @@ class Requests(Planner):
     # -- execution -------------------------------------------------------------------------
     def _run_transaction(self, req: WriteRequest, approver: str, now: int) -> WriteRequest:
         table, full = resolve_table(req.table, self.store.stage)
-        data_op = data_operation(req, table, full)
+        try:  # a delete keeps what its undo needs; an undo of one puts secrets back
+            extra = undo.prepare(self, req, table, full, now)
+        except undo.Halt as halt:
+            return self._halt(req, approver, now, halt.status, halt.error)
+        data_op = data_operation(req, table, full, extra.also)
+        undo.merge_secrets(data_op, extra.merge)
         # one token per approval attempt: its retries are idempotent, while another
         # approver's (or a second click's) transaction is never taken for a replay. It is
         # stored with EXECUTED, so a commit whose answer was lost can be recognised.
@@ -252,7 +263,8 @@ class Requests(Planner):
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
         try:
-            transact(self.client, [data_op, state_op], token)
+            # the order is fixed: ``_cancelled`` reads reasons 0 (data) and 1 (request)
+            transact(self.client, [data_op, state_op, *extra.items], token)
         except ClientError as exc:
             # a retry of a transaction whose answer was lost (timeout, reset) fails its own
             # conditions once the token is no longer remembered: this approval ran it
@@ -308,6 +320,19 @@ class Requests(Planner):
                 "error": "the item changed since the preview; nothing was written"})
             return self.get(req.id) or req
         raise StoreError(f"DynamoDB transaction cancelled: {reasons}", code) from exc
+
+    def _halt(self, req: WriteRequest, approver: str, now: int, status: Status,
+              error: str) -> WriteRequest:
+        """End a request that must not run (found before its transaction); nothing written."""
+        if not self._transition(req.id, Status.PENDING, {
+                "status": status.value, "decided_by": approver, "decided_at": now,
+                "error": error, quorum.ATTR: quorum.with_approver(req, approver)},
+                unexpired_at=now, also=quorum.final_condition(req, approver)):
+            current = self.get(req.id)
+            if current and current.status is Status.PENDING and current.expires_at > now:
+                raise _Crossed
+            return self._already(req.id)
+        return self.get(req.id) or req
 
     def _run_gsi(self, req: WriteRequest, approver: str, now: int) -> WriteRequest:
         if not self._transition(req.id, Status.PENDING,

@@ -150,6 +150,9 @@ class WriteRequest:
                                   load=sorted, omit=lambda v: not v)
     # undo (dynamo.requests.undo): the EXECUTED request whose change this one reverses
     undo_of: str | None = stored(None, optional=True)
+    # an undo of a delete: names (never values) of the secret attributes it puts back from
+    # the delete's kept image (dynamo.requests.undo); absent while empty
+    restores: list[str] = stored(default_factory=list, load=list, omit=lambda v: not v)
     # break-glass (dynamo.requests.break_glass): ran at once by a policy ``break_glass``
     # member, with their reason; it needs a review by someone else afterwards
     break_glass: bool = stored(False, load=bool, omit=lambda v: not v)

@@ -23,10 +23,14 @@ from dynamo.store import serialize_item
 TRANSACT_ATTEMPTS = 5
 
 
-def data_operation(req: WriteRequest, table: Table, full: str) -> dict[str, Any]:
-    """The transaction's data write with its "still what the approver saw" condition."""
+def data_operation(req: WriteRequest, table: Table, full: str,
+                   also: ConditionBase | None = None) -> dict[str, Any]:
+    """The transaction's data write with its "still what the approver saw" condition
+    (and ``also``, what the undo feature pins: ``dynamo.requests.undo.prepare``)."""
     hash_key = table.keys.hash_key
     cond: ConditionBase = Attr(hash_key).exists() if req.existed else Attr(hash_key).not_exists()
+    if also is not None:
+        cond = cond & also
     for attr, value in req.before.items():
         if attr not in table.keys.names:
             cond = cond & Attr(attr).eq(value)

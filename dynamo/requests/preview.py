@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from dynamo.requests.model import WriteRequest
 
 ABSENT = "(absent)"
+RESTORED_SECRET = "(restored, not shown)"
 
 
 def preview_rows(req: WriteRequest) -> list[tuple[str, str, str]]:
@@ -46,6 +47,8 @@ def preview_rows(req: WriteRequest) -> list[tuple[str, str, str]]:
             new = show(attr, req.item[attr]) if attr in req.item else ABSENT
             if old != new or attr in req.key:
                 rows.append((attr, old, new))
+        for attr in req.restores:  # an undo of a delete: kept secrets, values never shown
+            rows.append((attr, ABSENT, RESTORED_SECRET))
     elif req.gsi is not None:
         g = req.gsi
         if req.kind is Kind.GSI_CREATE:
@@ -63,7 +66,8 @@ def summary(req: WriteRequest) -> str:
     if req.kind in (Kind.GSI_CREATE, Kind.GSI_DELETE) and req.gsi:
         verb = "create" if req.kind is Kind.GSI_CREATE else "delete"
         return f"{verb} GSI {req.gsi.name} on {req.table}"
-    return f"{req.kind.value} {req.table} {key}".strip()
+    text = f"{req.kind.value} {req.table} {key}".strip()
+    return f"{text} (undo of {req.undo_of})" if req.undo_of else text
 
 
 def display(value: Any) -> str:
