@@ -282,6 +282,11 @@ def test_every_call_of_real_workflows_is_allowed(services: Any, seeded: Any,
         result = dispatch(text, alice)
         assert isinstance(result, RequestResult), getattr(result, "message", result)
         dispatch(f"approve {result.id}", bob)
+    # undo of a delete with secrets: the kept image is put, then read and deleted
+    deleted = dispatch("delete platform-connection-auths auth-0001", alice)
+    assert dispatch(f"approve {deleted.id}", bob).status == "EXECUTED"
+    undo = dispatch(f"undo {deleted.id}", alice)
+    assert dispatch(f"approve {undo.id}", bob).status == "EXECUTED"
     rejected = dispatch(f"delete users {seeded.DEMO_USER_ID}", alice)
     assert isinstance(rejected, RequestResult)
     dispatch(f"reject {rejected.id} not today", bob)
@@ -305,4 +310,6 @@ def test_every_call_of_real_workflows_is_allowed(services: Any, seeded: Any,
     # and the policy really is scoped: a platform item write outside a transaction is denied
     assert not _permits(policy, "dynamodb:PutItem", _arn("mfh-dev-users"), None)
     assert not _permits(policy, "dynamodb:UpdateTable", _arn(STATE_TABLE), None)
+    # the state table's items are deleted only in a transaction (the undo's kept image)
+    assert not _permits(policy, "dynamodb:DeleteItem", _arn(STATE_TABLE), None)
     assert not _permits(policy, "dynamodb:Scan", _arn("mfh-prod-users"), None)
