@@ -178,7 +178,7 @@ _ABSENT = _Absent()
 
 
 # -- execution ------------------------------------------------------------------------------
-class Halt(Exception):  # noqa: N818  (a decision, not an error)
+class Halt(Exception):  # a decision, not an error
     """The request must not run: it ends in ``status`` with ``error``; nothing is written."""
 
     def __init__(self, status: Status, error: str) -> None:

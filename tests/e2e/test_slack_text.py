@@ -41,7 +41,7 @@ def _ok(msg: dict[str, Any]) -> bool:
     return ":warning:" not in _text(msg)
 
 
-_NOT_RUNNABLE = r"<\w[\w-]*>|\[|\||\.\.\.|…|approve R"
+_NOT_RUNNABLE = r"<\w[\w-]*>|\[|\||\.\.\.|…|approve R|undo R"
 
 
 def readme_examples() -> list[str]:
