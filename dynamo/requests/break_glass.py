@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dynamo.redact import mask_text
 from dynamo.requests.model import REQ_PK, Kind, Status, WriteRequest, conditioned, from_item, to_item
 from dynamo.requests.operations import data_operation, transact
 from dynamo.requests.refusal import Refused
@@ -105,7 +106,9 @@ class BreakGlass:
         DynamoDB refused or did not answer and no commit of this call can be found.
         """
         executor = req.requester
-        reason = reason.strip()
+        # free text from a person: a credential pasted into it is masked before it is stored
+        reason = mask_text(reason.strip())
+        req.text = mask_text(req.text)  # the command, reason included (never re-run: no button)
         why = self.break_glass_denial(executor, req.kind)
         if why is None and not reason:
             why = "--break-glass needs a reason"

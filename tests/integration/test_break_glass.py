@@ -104,6 +104,15 @@ def test_a_member_runs_an_update_at_once_recorded_executed_for_review(bg: Any) -
     assert exported[0]["actor"] == "U_ONCALL" and exported[0]["table"] == "helpers"
 
 
+def test_a_credential_pasted_into_the_reason_is_never_stored_or_shown(bg: Any) -> None:
+    token = "xoxb-123456789012-123456789012-abcdefghijklmnopqrstuvwx"
+    done = ran(run(bg, "U_ONCALL", f'update helpers {HELPER} set enabled=false '
+                                   f'--break-glass "INC-1 bot token {token} leaked"'))
+    assert token not in json.dumps(request_item(bg, done.id), default=str)
+    assert token not in (done.break_glass_reason or "") and "INC-1 bot token" in done.break_glass_reason
+    assert token not in json.dumps(audit(bg), default=str)
+
+
 def test_delete_and_put_run_by_break_glass_too(bg: Any) -> None:
     oauth = bg.client.scan(TableName=f"mfh-{STAGE}-oauth-states", Limit=1)["Items"][0]
     state_id = oauth["state_id"]["S"]
