@@ -155,10 +155,15 @@ def digest_review_blocks(items: Sequence[ReviewItem]) -> list[Block]:
     """The digest's section of unreviewed break-glass changes (nothing when there are none)."""
     if not items:
         return []
-    shown = items[:LISTED]
-    more = f"\n…and {len(items) - len(shown)} more: `/ddb pending`" if len(items) > len(shown) else ""
+    lines: list[str] = []
+    for i in items[:LISTED]:  # as many as fit one section, the rest counted
+        line = _item_text(i, True)
+        if sum(len(x) + 1 for x in lines) + len(line) > SECTION_MAX - 300:
+            break
+        lines.append(line)
+    more = f"\n…and {len(items) - len(lines)} more: `/ddb pending`" if len(items) > len(lines) else ""
     text = (f":rotating_light: *Break-glass changes waiting for review: {len(items)}*\n"
-            + "\n".join(_item_text(i, True) for i in shown) + more)
+            + "\n".join(lines) + more)
     return [DividerBlock(), _md(text), ContextBlock(elements=[MarkdownTextObject(text=fit(
         "Someone who may approve each change (not the person who ran it) reviews it: its "
         "Review button or `/ddb review <id>`.", CONTEXT_TEXT_MAX))])]
