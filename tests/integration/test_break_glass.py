@@ -392,3 +392,21 @@ def test_the_console_runs_and_reviews_break_glass_with_as(bg: Any) -> None:
     assert "No break-glass change waits for review." in text
     assert "(DM to" not in text  # nobody is DMed about a break-glass change
     assert helper(bg)["enabled"] is False  # U_EVE's attempt ran nothing
+
+
+def test_audit_export_shows_break_glass_and_the_reason(bg: Any, capsys: Any) -> None:
+    from bot.__main__ import main
+
+    _refused(bg, "U_BOB", f"update helpers {HELPER} set enabled=false {BG}")
+    rid = _ran(bg)
+    run(bg, "U_CAROL", f"review {rid}")
+    assert main(["audit", "export", "--since", "1h"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["actor"], r["action"], r["break_glass"], r["reason"]) for r in records] == [
+        ("U_BOB", "break-glass refused", True, "INC-42: runaway helper"),
+        ("U_ONCALL", "break-glass", True, "INC-42: runaway helper"),
+        ("U_CAROL", "review", True, "INC-42: runaway helper")]
+    assert [r["outcome"] for r in records[1:]] == ["EXECUTED", "REVIEWED"]
+    assert records[1]["request_id"] == rid and records[0]["request_id"] is None
+    assert ("enabled", "true", "false") in [(c["attribute"], c["before"], c["after"])
+                                            for c in records[1]["change"]]
