@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -120,14 +122,20 @@ def _demo(settings: Settings, command: str | None, user: str) -> int:
 
     moto_compat.install()
     settings = settings.model_copy(update={"aws_endpoint_url_dynamodb": None})
-    with mock_aws():
+    with tempfile.TemporaryDirectory() as tmp, mock_aws():
+        if not settings.ddb_bot_policy_file:  # the demo's own: U_ONCALL may break glass
+            policy = Path(tmp) / "demo-policy.yml"
+            policy.write_text(demo.DEMO_POLICY, encoding="utf-8")
+            settings = settings.model_copy(update={"ddb_bot_policy_file": str(policy)})
         client = dynamodb_client(settings.aws_region)
         create_platform_tables(client, settings.stage)
         create_state_table(client, settings.state_table)
         demo.seed(client, settings.stage)
         if command is None:
             print(f"demo data loaded; try: /ddb user {demo.DEMO_EMAIL}   /ddb auth "
-                  f"{demo.DEMO_CONNECTION_ID}   /ddb executions {demo.DEMO_ACCOUNT_ID} --status failed")
+                  f"{demo.DEMO_CONNECTION_ID}   /ddb executions {demo.DEMO_ACCOUNT_ID} --status failed"
+                  f"\n(break-glass: `as {demo.DEMO_ONCALL}` may add --break-glass \"<reason>\" "
+                  "to update, delete or put)")
         return _console(settings, command, user, client)
 
 

@@ -88,7 +88,7 @@ class Access:
         """Whether ``/ddb help`` lists command ``name`` to ``user``: only what they may run."""
         if self.denial(group, user, channel):
             return False
-        if name == "approve":
+        if name in ("approve", "review"):
             return self.may_approve_some(user)
         if name == "reject":  # approvers reject; requesters withdraw their own
             return self.may_approve_some(user) or self.is_requester(user)

@@ -84,7 +84,8 @@ def post_window(services: Services, client: Any, locks: WindowLocks, channel: st
         before = locks.get(iso(window.start))
         previous = before.summary if before and before.state == POSTED else None
         result = make_result(services.store, window, failed_statuses(services.settings),
-                             previous=previous, how="since the previous digest")
+                             previous=previous, how="since the previous digest",
+                             requests=services.requests)
         resp = client.chat_postMessage(channel=channel, **render_digest(result))
     except Exception as exc:  # logged, and the window is retried on the next tick
         log.exception("digest %s failed (attempt %d); will retry", name, lock.attempt)
@@ -196,7 +197,8 @@ def digest_command(settings: Settings, since: str | None, dry_run: bool, channel
             previous = before.summary if before and before.state == POSTED else None
         if dry_run or since:
             result = make_result(services.store, window, failed_statuses(settings),
-                                 previous=previous, force=force, how=how)
+                                 previous=previous, force=force, how=how,
+                                 requests=services.requests)
     except CommandError as exc:
         print(f"ddb-bot digest: {exc}", file=sys.stderr)
         return 2

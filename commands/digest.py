@@ -12,10 +12,11 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
+from commands.break_glass import ReviewItem, review_items
 from commands.parse import check_limit, parse_duration, parse_options
-from commands.ports import CommandSettings
+from commands.ports import CommandSettings, WriteRequests
 from commands.registry import CommandError, Context, command
 from commands.results import ItemsResult, Result
 from dynamo import digest as dg
@@ -39,6 +40,8 @@ class DigestResult(Result):
     digest: dg.Digest
     top: int = dg.DEFAULT_TOP
     how: str = ""  # how the window was chosen, for the reader
+    # executed break-glass changes nobody has reviewed yet (commands.break_glass)
+    reviews: list[ReviewItem] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _mask(self) -> DigestResult:
@@ -58,9 +61,12 @@ def failed_statuses(settings: CommandSettings | None) -> list[str]:
 
 def make_result(store: Any, window: Window, statuses: Iterable[str], *, top: int = dg.DEFAULT_TOP,
                 previous: Mapping[str, Any] | None = None, force: reads.Strategy | None = None,
-                how: str = "") -> DigestResult:
+                how: str = "", requests: WriteRequests | None = None) -> DigestResult:
+    """The digest of ``window``; with ``requests``, also the break-glass changes that wait
+    for a review (listed until reviewed, whatever the window)."""
     digest = dg.build(store, window, statuses, top=top, previous=previous, force=force)
-    return DigestResult(title="Failed executions", digest=digest, top=top, how=how)
+    return DigestResult(title="Failed executions", digest=digest, top=top, how=how,
+                        reviews=review_items(requests))
 
 
 # -- the "Show executions" button ----------------------------------------------------------
@@ -141,4 +147,5 @@ def digest_cmd(args: list[str], ctx: Context) -> Result:
         window = since_last_run(s.ddb_bot_digest_cron if s else DEFAULT_CRON,
                                 s.ddb_bot_digest_tz if s else DEFAULT_TZ, ctx.now)
         how = "since the last scheduled digest (`--since 24h` for another window)"
-    return make_result(ctx.store, window, failed_statuses(ctx.settings), top=top, how=how)
+    return make_result(ctx.store, window, failed_statuses(ctx.settings), top=top, how=how,
+                       requests=ctx.services.requests if ctx.services else None)

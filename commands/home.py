@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from commands.break_glass import reviewable_by
 from commands.registry import Context
 from commands.results import RequestResult
 from dynamo.audit import AuditRecord
@@ -47,6 +48,9 @@ class HomeData:
     approval_channel: str | None = None
     to_approve: list[RequestResult] = field(default_factory=list)
     to_approve_total: int = 0
+    # executed break-glass changes this person may review (commands.break_glass)
+    to_review: list[RequestResult] = field(default_factory=list)
+    to_review_total: int = 0
     mine: list[RequestResult] = field(default_factory=list)
     mine_total: int = 0
     activity: list[AuditRecord] = field(default_factory=list)
@@ -113,6 +117,10 @@ def home_data(ctx: Context) -> HomeData:
             data.to_approve_total = len(others)
             data.mine = [RequestResult.of(r) for r in mine[:SHOWN]]
             data.mine_total = len(mine)
+            review = reviewable_by(requests, ctx.user_id, access.is_approver) \
+                if data.can_approve and access is not None else []
+            data.to_review = [RequestResult.of(r) for r in review[:SHOWN]]
+            data.to_review_total = len(review)
             data.activity = requests.audit.recent(ACTIVITY)
         except (StoreError, ClientError, BotoCoreError) as exc:
             log.warning("home of %s: requests unavailable: %s", ctx.user_id, exc)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from dynamo.audit import AuditRecord
-    from dynamo.requests import Gsi, WriteRequest
+    from dynamo.requests import Gsi, Kind, WriteRequest
 
 
 @runtime_checkable
@@ -83,6 +83,14 @@ class WriteRequests(Protocol):
                 is_approver: Callable[[str], bool] = ...) -> WriteRequest: ...
     def reject(self, request_id: str, user: str, reason: str | None,
                is_approver: Callable[[str], bool] = ...) -> WriteRequest: ...
+    # break-glass (dynamo.requests.break_glass)
+    def break_glass_denial(self, user: str, kind: Kind | None = None) -> str | None: ...
+    def refuse_break_glass(self, user: str, why: str, summary: str,
+                           detail: dict[str, Any] | None = None) -> None: ...
+    def run_break_glass(self, req: WriteRequest, reason: str) -> WriteRequest: ...
+    def review(self, request_id: str, reviewer: str,
+               is_approver: Callable[[str], bool] = ...) -> WriteRequest: ...
+    def needs_review(self, limit: int = 50) -> list[WriteRequest]: ...
 
 
 @runtime_checkable

@@ -55,6 +55,8 @@ class TableResult(Result):
     kind: Literal["table"] = "table"
     columns: list[str]
     rows: list[list[str]]
+    # further tables shown below this one, each under its own title (``/ddb pending``)
+    more: list[TableResult] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _mask(self) -> TableResult:
@@ -112,7 +114,9 @@ class ErrorResult(Result):
         return self
 
 
-Event = Literal["created", "approved", "decided", "refused", "expired"]
+# "break-glass": run at once by a break_glass member (EXECUTED or STALE); "reviewed": its
+# review was recorded
+Event = Literal["created", "approved", "decided", "refused", "expired", "break-glass", "reviewed"]
 # fields of RequestResult that mean something else on WriteRequest (kind) or are derived
 _OWN = frozenset({"kind", "status"})
 
@@ -147,11 +151,23 @@ class RequestResult(Result):
     approvals: list[str] = Field(default_factory=list)
     undo_of: str | None = None  # the executed request this one reverses (commands.undo)
     undoable: bool = False  # an executed update, delete or put: its message offers Undo
+    # break-glass (dynamo.requests.break_glass): ran without approval, reviewed afterwards
+    break_glass: bool = False
+    break_glass_reason: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: int | None = None
 
     @model_validator(mode="after")
     def _mask(self) -> RequestResult:
         self.preview = [(a, mask_text(b), mask_text(c)) for a, b, c in self.preview]
+        if self.break_glass_reason:
+            self.break_glass_reason = mask_text(self.break_glass_reason)
         return self
+
+    @property
+    def needs_review(self) -> bool:
+        """An executed break-glass change nobody has reviewed yet."""
+        return self.break_glass and self.status == "EXECUTED" and not self.reviewed_by
 
     @classmethod
     def of(cls, req: WriteRequest, event: Event = "created") -> RequestResult:

@@ -12,20 +12,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from commands import break_glass as bg
 from commands.input_checks import check_write_values
 from commands.parse import ATTR_NAME, check_limit, json_object, parse_key, parse_options
 from commands.ports import WriteRequests
 from commands.registry import CommandError, Context, command
 from commands.results import RequestResult, Result, TableResult
 from commands.secret_guard import why_guarded
-from dynamo.requests import Gsi, PlanError, Refused, WriteRequest
+from dynamo.requests import Gsi, Kind, PlanError, Refused, WriteRequest
 from dynamo.schema import AttrType
 from dynamo.values import typed_value
 
 UPDATE_USAGE = ("/ddb update <table> <key> set <attr>=<value> [...] [remove <attr> ...] "
-                "[--no-touch]")
-DELETE_USAGE = "/ddb delete <table> <key>"
-PUT_USAGE = "/ddb put <table> <item-json> [--replace]"
+                f"[--no-touch] [{bg.USAGE_HINT}]")
+DELETE_USAGE = f"/ddb delete <table> <key> [{bg.USAGE_HINT}]"
+PUT_USAGE = f"/ddb put <table> <item-json> [--replace] [{bg.USAGE_HINT}]"
 GSI_USAGE = ("/ddb gsi list <table> | /ddb gsi create <table> <IndexName> <hash>[:S|N|B] "
              "[<range>[:S|N|B]] [--projection ALL|KEYS_ONLY|INCLUDE:a,b] | "
              "/ddb gsi delete <table> <IndexName>")
@@ -40,8 +41,15 @@ def requests_of(ctx: Context) -> WriteRequests:
     return ctx.services.requests
 
 
-def submit(ctx: Context, plan: Callable[[], WriteRequest], usage: str) -> Result:
-    """Plan a request with ``plan()`` and store it PENDING; bad plans are usage errors."""
+def submit(ctx: Context, plan: Callable[[], WriteRequest], usage: str,
+           break_glass: tuple[str | None, Kind, str] | None = None) -> Result:
+    """Plan a request with ``plan()`` and store it PENDING; bad plans are usage errors.
+
+    ``break_glass``: (reason, kind, table); with a reason the change runs at once instead,
+    if the caller may break glass (``commands.break_glass``)."""
+    if break_glass is not None and break_glass[0] is not None:
+        reason, kind, table = break_glass
+        return bg.run(ctx, requests_of(ctx), plan, usage, reason, kind, table)
     try:
         req: WriteRequest = plan()
     except PlanError as exc:
@@ -55,7 +63,8 @@ def submit(ctx: Context, plan: Callable[[], WriteRequest], usage: str) -> Result
     "/ddb update helpers helper-0001 set enabled=false remove description"))
 def update_cmd(args: list[str], ctx: Context) -> Result:
     """Request a change of attributes of one item (sets updated_at unless --no-touch)."""
-    opts = parse_options(args, {"--no-touch": None}, UPDATE_USAGE)
+    opts = parse_options(args, {"--no-touch": None, bg.OPTION: str}, UPDATE_USAGE)
+    reason = bg.reason_of(opts, UPDATE_USAGE)
     pos = opts.positional
     if not pos:
         raise CommandError("missing table name", UPDATE_USAGE)
@@ -90,7 +99,7 @@ def update_cmd(args: list[str], ctx: Context) -> Result:
             remove.append(attr)
     return submit(ctx, lambda: requests_of(ctx).plan_update(
         table.short, key, set_, remove, ctx.user_id, touch=not opts.get("--no-touch"),
-        text=ctx.text, channel=ctx.channel_id), UPDATE_USAGE)
+        text=ctx.text, channel=ctx.channel_id), UPDATE_USAGE, (reason, Kind.UPDATE, table.short))
 
 
 def _check_name(attr: str) -> None:
@@ -101,19 +110,24 @@ def _check_name(attr: str) -> None:
 @command("delete", DELETE_USAGE, group="write", examples=("/ddb delete oauth-states <state_id>",))
 def delete_cmd(args: list[str], ctx: Context) -> Result:
     """Request the deletion of one item."""
+    opts = parse_options(args, {bg.OPTION: str}, DELETE_USAGE)
+    reason = bg.reason_of(opts, DELETE_USAGE)
+    args = opts.positional
     if not args:
         raise CommandError("missing table name", DELETE_USAGE)
     table, _ = ctx.store.table(args[0])
     key = parse_key(table, args[1:], DELETE_USAGE)
     return submit(ctx, lambda: requests_of(ctx).plan_delete(
-        table.short, key, ctx.user_id, text=ctx.text, channel=ctx.channel_id), DELETE_USAGE)
+        table.short, key, ctx.user_id, text=ctx.text, channel=ctx.channel_id), DELETE_USAGE,
+        (reason, Kind.DELETE, table.short))
 
 
 @command("put", PUT_USAGE, group="write", examples=(
     '/ddb put platforms {"platform_id":"plat-0100","name":"Pipedrive","slug":"pipedrive"}',))
 def put_cmd(args: list[str], ctx: Context) -> Result:
     """Request a new item (refuses to overwrite an existing one unless --replace)."""
-    opts = parse_options(args, {"--replace": None}, PUT_USAGE)
+    opts = parse_options(args, {"--replace": None, bg.OPTION: str}, PUT_USAGE)
+    reason = bg.reason_of(opts, PUT_USAGE)
     if len(opts.positional) < 2:
         raise CommandError("missing table name or item JSON", PUT_USAGE)
     table, _ = ctx.store.table(opts.positional[0])
@@ -124,7 +138,7 @@ def put_cmd(args: list[str], ctx: Context) -> Result:
     check_write_values(item, PUT_USAGE)
     return submit(ctx, lambda: requests_of(ctx).plan_put(
         table.short, item, ctx.user_id, replace=bool(opts.get("--replace")), text=ctx.text,
-        channel=ctx.channel_id), PUT_USAGE)
+        channel=ctx.channel_id), PUT_USAGE, (reason, Kind.PUT, table.short))
 
 
 _INDEX_NAME = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
@@ -157,12 +171,18 @@ def _gsi_key(table: Any, spec: str) -> tuple[str, str]:
     "/ddb gsi delete helpers StatusIndex"))
 def gsi_cmd(args: list[str], ctx: Context) -> Result:
     """List a table's GSIs, or request creating / deleting one."""
-    opts = parse_options(args, {"--projection": str}, GSI_USAGE)
+    opts = parse_options(args, {"--projection": str, bg.OPTION: str}, GSI_USAGE)
     pos = opts.positional
     if len(pos) < 2 or pos[0].lower() not in ("list", "create", "delete"):
         raise CommandError("say `gsi list`, `gsi create` or `gsi delete` and a table", GSI_USAGE)
     action = pos[0].lower()
     table, full = ctx.store.table(pos[1])
+    if action != "list" and opts.get(bg.OPTION) is not None:
+        # an index change cannot run break-glass: refused with the reason, audited
+        refused = bg.refusal(ctx, requests_of(ctx), Kind.GSI_CREATE if action == "create"
+                             else Kind.GSI_DELETE, table.short, str(opts.get(bg.OPTION)))
+        assert refused is not None
+        return refused
     if action == "list":
         if len(pos) > 2 or opts.values:
             raise CommandError("`gsi list` takes only a table", GSI_USAGE)
@@ -255,16 +275,18 @@ def _when(ts: int | None) -> str:
 
 @command("pending", "/ddb pending", group="admin")
 def pending_cmd(args: list[str], ctx: Context) -> Result:
-    """Open write requests, newest first."""
+    """Open write requests, newest first, then break-glass changes waiting for review."""
     if args:
         raise CommandError("`pending` takes no arguments", "/ddb pending")
-    reqs = requests_of(ctx).list(statuses=["PENDING"], limit=50)
+    requests = requests_of(ctx)
+    reqs = requests.list(statuses=["PENDING"], limit=50)
     now = ctx.now.timestamp()
     rows = [[r.id, r.summary, f"<@{r.requester}>", _when(r.created_at),
              "expired" if r.expires_at <= now else _when(r.expires_at)] for r in reqs]
     return TableResult(title="Open write requests", columns=["id", "change", "requester",
                                                              "asked", "expires"], rows=rows,
-                       notes=[] if rows else ["No open requests."])
+                       notes=[] if rows else ["No open requests."],
+                       more=[bg.review_table(requests)])
 
 
 HISTORY_USAGE = "/ddb history [--limit N]"

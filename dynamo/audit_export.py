@@ -64,7 +64,8 @@ def to_export(item: dict[str, Any]) -> dict[str, Any]:
         "approvals": list(detail.get("approvals") or []),
         "approvals_needed": detail.get("need"),
         "break_glass": bool(detail.get("break_glass", False)),
-        "reason": detail.get("reason"),
+        # a rejection's reason, or the reason a break-glass change was run (or refused)
+        "reason": detail.get("reason") or detail.get("break_glass_reason"),
         "error": detail.get("error"),
         "summary": mask_text(str(item.get("summary", ""))),
         "change": [{"attribute": a, "before": b, "after": c} for a, b, c in preview],

@@ -28,6 +28,10 @@ DEMO_HELPER_ID = "helper-0001"
 DEMO_CONNECTION_ID = "conn-0001"
 DEMO_PLATFORM_SLUG = "hubspot"
 DEMO_KEY_HASH = hashlib.sha256(b"demo-api-key-0001").hexdigest()
+# ``python -m bot demo`` without DDB_BOT_POLICY_FILE uses this policy, so break-glass can be
+# tried there: act as the on-call (``as U_ONCALL``) to run a change with --break-glass
+DEMO_ONCALL = "U_ONCALL"
+DEMO_POLICY = f"break_glass: [{DEMO_ONCALL}]\n"
 # Secret values seeded into the demo data; no output may ever contain them.
 DEMO_SECRETS = (
     "ya29.demo-access-token-0001-ZXhhbXBsZQ",

@@ -13,7 +13,9 @@ A rule is looked up most specific first: the table's kind, the table's ``*``, th
 request is created and stored on it, so the request message can say what it needs and
 a policy change never moves the goal posts of a request already waiting.
 
-``break_glass`` is parsed and validated here; nothing uses it yet.
+``break_glass`` lists the user and user-group ids who may add ``--break-glass "<reason>"``
+to an update, delete or put: it runs at once and is reviewed afterwards
+(``dynamo.requests.break_glass``). Absent or empty: nobody may.
 """
 
 from __future__ import annotations

@@ -15,7 +15,17 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.listeners import actions, digest, home, requests, shortcuts, slash, undo, views
+from bot.listeners import (
+    actions,
+    digest,
+    home,
+    requests,
+    review,
+    shortcuts,
+    slash,
+    undo,
+    views,
+)
 from bot.services import Services
 
 # App registration methods → the kind of surface they declare
@@ -70,5 +80,5 @@ def surfaces(app: App) -> list[tuple[str, str]]:
 def register_listeners(app: App, services: Services) -> None:
     record = _SURFACES.setdefault(app, [])
     recorder: Any = _Recorder(app, record)
-    for module in (slash, actions, requests, shortcuts, views, home, digest, undo):
+    for module in (slash, actions, requests, shortcuts, views, home, digest, undo, review):
         module.register(recorder, services)

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.listeners.home import refresh_homes
 from bot.listeners.reply import busy_dm, busy_reply
+from bot.listeners.review import handle_break_glass
 from bot.messaging.requests import post_request, sync_message
 from bot.render import ids
 from bot.render.requests import (
@@ -40,6 +41,9 @@ def handle_result(services: Services, client: WebClient, respond: Respond,
     if result.event == "created":
         respond(response_type="ephemeral", **post_request(services, client, result, channel))
         refresh_homes(services, client, result.requester)
+        return
+    if result.event in ("break-glass", "reviewed"):  # bot.listeners.review
+        handle_break_glass(services, client, respond, result, channel)
         return
     if result.event == "refused":
         respond(response_type="ephemeral", replace_original=False, **render_refusal(result))

@@ -12,6 +12,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.messaging.break_glass import break_glass_message
 from bot.messaging.outcomes import notify_outcome
 from bot.render.requests import render_request, render_request_ack
 from bot.services import Services
@@ -47,8 +48,10 @@ def sync_message(services: Services, client: WebClient, request_id: str) -> None
     if not req.message_channel or not req.message_ts:
         return
     try:
+        result = RequestResult.of(req, event="decided")
         client.chat_update(channel=req.message_channel, ts=req.message_ts,
-                           **render_request(RequestResult.of(req, event="decided")))
+                           **(break_glass_message(services, result) if req.break_glass
+                              else render_request(result)))
     except SlackApiError as exc:
         log.warning("updating the message of %s failed: %s", request_id,
                     exc.response.get("error"))

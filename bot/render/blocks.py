@@ -180,6 +180,7 @@ def _for_channel(result: Result) -> Result:
         update["sections"] = _emails(result.sections)
     elif isinstance(result, TableResult):
         update["rows"] = _emails(result.rows)
+        update["more"] = [_for_channel(t) for t in result.more]
     elif isinstance(result, ErrorResult):
         update["message"] = _emails(result.message)
     return result.model_copy(update=update)
@@ -225,7 +226,7 @@ def _text(r: TextResult) -> _Draft:
     return _Draft(first, body, head=head, tail=_notes(r.notes))
 
 
-def _table(r: TableResult) -> _Draft:
+def _table_body(r: TableResult) -> Body:
     lines = [fmt.cut(escape(x), TABLE_LINE_MAX, None)
              for x in fmt.align_rows(r.columns, r.rows, CELL_MAX)]
 
@@ -235,8 +236,28 @@ def _table(r: TableResult) -> _Draft:
         return _packed(lines[2:], room, lambda n: f"…{n:,} more rows not shown", code=True,
                        head=lines[:2])
 
+    return body
+
+
+def _table(r: TableResult) -> _Draft:
+    main = _table_body(r)
+
+    def body(room: Room) -> list[Block]:
+        out = main(room)
+        if r.more:  # the notes belong to the first table, above the others
+            out += _fixed(*_notes(r.notes))(room)
+        for sub in r.more:  # further tables, each under its title, while room lasts
+            head = [_header(sub.title)] if sub.title.strip() else []
+            if not room.fits(sum(map(block_chars, head)) + 200, len(head) + 2):
+                break
+            out += _fixed(*head)(room)
+            out += (_table_body(sub)(room) if sub.rows else [])
+            out += _fixed(*_notes(sub.notes))(room)
+        return out
+
     return _Draft(f"{r.title or 'Table'}: {len(r.rows)} rows", body,
-                  head=[_header(r.title)] if r.title.strip() else [], tail=_notes(r.notes))
+                  head=[_header(r.title)] if r.title.strip() else [],
+                  tail=[] if r.more else _notes(r.notes))
 
 
 def _json_body(data: Any) -> Body:

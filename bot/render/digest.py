@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 
 from bot.render import format as fmt
 from bot.render import ids
+from bot.render.break_glass import digest_review_blocks, digest_review_lines
 from bot.render.limits import (
     CONTEXT_TEXT_MAX,
     HEADER_MAX,
@@ -161,11 +162,15 @@ def render_digest(r: DigestResult) -> dict[str, Any]:
     """The digest message: headline, sparkline, top groups with buttons, notes."""
     d = r.digest
     span = f"{when(_epoch(d.start))} → {when(_epoch(d.end))}"
-    fallback = fit(f"Failed executions {_utc(d.start)} → {_utc(d.end)}: {headline(d)}", 500)
+    reviews = digest_review_blocks(r.reviews)  # break-glass changes waiting for review
+    waiting = f" · {len(r.reviews)} break-glass change(s) wait for review" if r.reviews else ""
+    fallback = fit(f"Failed executions {_utc(d.start)} → {_utc(d.end)}: {headline(d)}{waiting}",
+                   500)
     if not d.failed:
         line = (f":white_check_mark: No failed executions {span} "
                 f"({d.total:,} executions).")
-        return {"text": fallback, "blocks": [SectionBlock(text=_md(line)).to_dict()]}
+        return {"text": fallback,
+                "blocks": [b.to_dict() for b in (SectionBlock(text=_md(line)), *reviews)]}
     head: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=fit(f"Failed executions: {d.failed:,}", HEADER_MAX))),
         SectionBlock(text=_md(f"{span}" + (f" · {escape(r.how)}" if r.how else "")
@@ -174,8 +179,8 @@ def render_digest(r: DigestResult) -> dict[str, Any]:
                               "oldest first")),
         DividerBlock(),
     ]
-    budget = TOTAL_TEXT_PLAN - RESERVE - sum(map(block_chars, head))
-    slots = MAX_BLOCKS - len(head) - 2
+    budget = TOTAL_TEXT_PLAN - RESERVE - sum(map(block_chars, [*head, *reviews]))
+    slots = MAX_BLOCKS - len(head) - 2 - len(reviews)
     groups: list[Block] = []
     for g in d.groups[:r.top]:
         block = _group_block(g, d)
@@ -188,7 +193,7 @@ def render_digest(r: DigestResult) -> dict[str, Any]:
     notes = [n for n in (more_note(d, len(groups)), reads_note(d)) if n]
     tail = [ContextBlock(elements=[_md(escape(fmt.cut("\n".join(notes), CONTEXT_TEXT_MAX - 100,
                                                            None)), CONTEXT_TEXT_MAX)])]
-    blocks = [*head, *groups, *tail]
+    blocks = [*head, *groups, *tail, *reviews]
     return {"text": fallback, "blocks": [b.to_dict() for b in blocks]}
 
 
@@ -198,7 +203,8 @@ def digest_lines(r: DigestResult) -> list[str]:
     d = r.digest
     span = f"{_utc(d.start)} → {_utc(d.end)}"
     if not d.failed:
-        return [f"No failed executions {span} ({d.total:,} executions).", reads_note(d)]
+        return [mask_text(line) for line in [f"No failed executions {span} ({d.total:,} executions).",
+                                             reads_note(d), *digest_review_lines(r.reviews)]]
     title = f"Failed executions {span}"
     out = [title, "=" * min(len(title), 80)]
     if r.how:
@@ -216,5 +222,5 @@ def digest_lines(r: DigestResult) -> list[str]:
                    + f" · last seen {_utc(g.last_seen)}")
         out += [f"    {s.count:>4}× {fmt.one_line(s.text)}" for s in g.signatures[:SIGNATURES_SHOWN]]
     more = more_note(d, min(len(d.groups), r.top))
-    out += ["", *([more] if more else []), reads_note(d)]
+    out += ["", *([more] if more else []), reads_note(d), *digest_review_lines(r.reviews)]
     return [mask_text(line) for line in out]

@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.render import ids
+from bot.render.break_glass import home_review_blocks
 from bot.render.format import align_rows, cut, one_line
 from bot.render.limits import (
     CHUNK,
@@ -98,6 +99,8 @@ def render_home(d: HomeData) -> dict[str, Any]:
     if d.to_approve_total > len(d.to_approve):
         blocks.append(_context(f"…and {d.to_approve_total - len(d.to_approve)} more: "
                                "`/ddb pending`"))
+    if d.can_approve:
+        blocks += home_review_blocks(d.to_review, d.to_review_total)
     blocks += [DividerBlock(), _header("Your open requests")]
     if not d.mine:
         blocks.append(_context("You have no open write requests."))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.render import format as fmt
+from bot.render.break_glass import console_lines
 from bot.render.digest import digest_lines
 from commands.digest import DigestResult
 from commands.results import (
@@ -90,7 +91,13 @@ def _text(r: TextResult) -> list[str]:
 def _table(r: TableResult) -> list[str]:
     cells = [[console_markup(str(c)) for c in row] for row in r.rows]
     rows = fmt.align_rows(r.columns, cells, 60) if cells else ["(no rows)"]
-    return [*_title(r.title), *rows]
+    out = [*_title(r.title), *rows]
+    if r.more:  # the notes belong to the first table, above the others
+        out += [f"note: {fmt.one_line(console_markup(n))}" for n in r.notes if n.strip()]
+    for sub in r.more:  # further tables (``/ddb pending``), their notes right below them
+        out += ["", *(_table(sub) if sub.rows else _title(sub.title))]
+        out += [f"note: {fmt.one_line(console_markup(n))}" for n in sub.notes if n.strip()]
+    return out
 
 
 def _card(r: ItemsResult, item: Mapping[str, Any]) -> list[str]:
@@ -137,6 +144,8 @@ def _request(r: RequestResult) -> list[str]:
     """A write request: the preview, who and what state; how to decide it from here."""
     if r.event == "refused":
         return [f"refused: {fmt.clean(console_markup(r.refusal or ''))}"]
+    if r.break_glass:  # ran without approval: its own, louder layout
+        return [fmt.clean(x) for x in console_lines(r, r.approvers)]
     lines = [f"approval recorded: {r.progress(lambda i: '@' + i)}; the change runs on the "
              f"last of {r.need}"] if r.event == "approved" else []
     lines += [*_title(f"Write request {r.id}: {r.change}"),
@@ -186,7 +195,8 @@ def render_text(result: Result) -> str:
         lines = digest_lines(result)
     else:
         lines = _title(result.title)
-    notes = [f"note: {fmt.one_line(console_markup(n))}" for n in result.notes if n.strip()]
+    notes = [] if isinstance(result, TableResult) and result.more else \
+        [f"note: {fmt.one_line(console_markup(n))}" for n in result.notes if n.strip()]
     if notes:
         lines += ["", *notes]
     if isinstance(result, ItemsResult) and result.has_more:

@@ -7,6 +7,7 @@
                  exactly-once transaction (``Refused``)
 - ``operations`` the data write / GSI change a request stands for
 - ``quorum``     N distinct approvals, as DynamoDB conditions
+- ``break_glass`` a change run at once by a policy ``break_glass`` member, reviewed after
 - ``notices``    at most one outcome notice per request
 - ``preview``    a request in words (before → after rows, summary)
 - ``undo``       a new request reversing an executed one; what a delete keeps for it

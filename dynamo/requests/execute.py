@@ -21,9 +21,9 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dynamo.audit import Audit
-from dynamo.errors import DdbBotError
 from dynamo.policy import Policy
 from dynamo.requests import quorum, undo
+from dynamo.requests.break_glass import BreakGlass
 from dynamo.requests.model import (
     REQ_PK,
     Kind,
@@ -37,20 +37,18 @@ from dynamo.requests.model import (
 )
 from dynamo.requests.operations import data_operation, gsi_params, transact
 from dynamo.requests.plan import Planner
+from dynamo.requests.refusal import Refused
 from dynamo.schema import resolve_table
 from dynamo.store import Store, StoreError, deserialize_item, serialize_item
-
-
-class Refused(DdbBotError):
-    """An approval or rejection that is not allowed; nothing changed."""
 
 
 class _Crossed(Exception):
     """The final approval's condition failed while the request is still pending: re-read."""
 
 
-class Requests(Planner):
-    """The request store and state machine over the bot's state table."""
+class Requests(Planner, BreakGlass):
+    """The request store and state machine over the bot's state table (break-glass and its
+    review: ``dynamo.requests.break_glass``)."""
 
     def __init__(self, store: Store, state_table: str, ttl_seconds: int,
                  clock: Callable[[], float] = time.time, audit: Audit | None = None,
@@ -87,6 +85,9 @@ class Requests(Planner):
             detail["reason"] = req.reason
         if req.error:
             detail["error"] = req.error
+        if req.break_glass:  # the export's break_glass and reason (dynamo.audit_export)
+            detail.update(break_glass=True, break_glass_reason=req.break_glass_reason,
+                          reviewed_by=req.reviewed_by)
         self.audit.record(actor, action, req.id, req.summary, outcome, detail)
 
     def get(self, request_id: str) -> WriteRequest | None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from commands.results import ErrorResult
-from commands.writes import GSI_USAGE, PUT_USAGE, UPDATE_USAGE
+from commands.writes import DELETE_USAGE, GSI_USAGE, PUT_USAGE, UPDATE_USAGE
 from testkit import scan_all
 from tests.integration.writes.helpers import HELPER
 
@@ -29,7 +29,7 @@ BAD_INPUT = [
     ('put platform-connection-auths {"auth_id":"auth-9","access_token":"x"}', "secret",
      PUT_USAGE),
     ("update helpers helper-9999 set status=x", "no item", UPDATE_USAGE),
-    ("delete helpers helper-9999", "no item", "/ddb delete <table> <key>"),
+    ("delete helpers helper-9999", "no item", DELETE_USAGE),
     (f"update helpers {HELPER} set", "nothing to change", UPDATE_USAGE),
     (f"update helpers {HELPER}", "set", UPDATE_USAGE),
     (f"update helpers {HELPER} set status=x remove status", "both set and removed",
@@ -37,9 +37,9 @@ BAD_INPUT = [
     (f"update helpers {HELPER} set status=x status=y", "twice", UPDATE_USAGE),
     (f"update helpers {HELPER} set a.b=1", "nested", UPDATE_USAGE),
     ("update nosuch x set status=x", "unknown table", UPDATE_USAGE),
-    ("delete nosuch x", "unknown table", "/ddb delete <table> <key>"),
+    ("delete nosuch x", "unknown table", DELETE_USAGE),
     ("update mfh-prod-helpers helper-0001 set status=x", "outside", UPDATE_USAGE),
-    ("delete other-table x", "unknown table", "/ddb delete <table> <key>"),
+    ("delete other-table x", "unknown table", DELETE_USAGE),
     ("update user-accounts user:x set status=x", "needs `user_id` and `account_id`",
      UPDATE_USAGE),
     ("gsi delete helpers NoSuchIndex", "no index", GSI_USAGE),
