@@ -318,6 +318,17 @@ def test_secret_added_to_an_item_before_its_delete_runs_makes_it_stale(
     assert state_items(ddb, UNDO_PK) == []
 
 
+def test_secret_added_to_an_item_before_its_replace_runs_makes_it_stale(
+        run: Any, ddb: Any, clock: Clock) -> None:
+    """A replace would drop the secret, and its undo could not bring it back."""
+    new = {"platform_id": "plat-0001", "name": "Replaced", "slug": "replaced"}
+    req = created(run("U_A", f"/ddb put platforms {json.dumps(new)} --replace"))
+    with_secret = {**get_item(ddb, "platforms", PLAT), "api_key": "sk-live-0123456789abcdef"}
+    put_item(ddb, "platforms", with_secret)
+    assert approve(run, req.id).status == "STALE"
+    assert get_item(ddb, "platforms", PLAT) == with_secret
+
+
 def test_kept_image_gone_when_the_undo_is_approved_fails_it_writing_nothing(
         run: Any, ddb: Any, clock: Clock) -> None:
     src = _done(run, "/ddb delete platform-connection-auths auth-0001")
