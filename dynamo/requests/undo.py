@@ -88,9 +88,10 @@ def plan_undo(reqs: Requests, source_id: str, requester: str, **kw: Any) -> Writ
 
 
 def _changed(src: WriteRequest, attrs: list[str]) -> PlanError:
-    names = ", ".join(f"`{a}`" for a in sorted(attrs))
-    return PlanError(f"changed since {src.id} executed: attribute {names} is not what it left; "
-                     "nothing was requested (look at the item and ask for a new change)")
+    names = ", ".join(f"`{a}`" for a in sorted(set(attrs)))
+    what = f"attributes {names} are" if len(set(attrs)) > 1 else f"attribute {names} is"
+    return PlanError(f"changed since {src.id} executed: {what} not what it left; nothing was "
+                     "requested (look at the item and ask for a new change)")
 
 
 def _undo_update(reqs: Requests, src: WriteRequest, table: Table,
