@@ -88,9 +88,10 @@ def plan_undo(reqs: Requests, source_id: str, requester: str, **kw: Any) -> Writ
 
 
 def _changed(src: WriteRequest, attrs: list[str]) -> PlanError:
-    names = ", ".join(f"`{a}`" for a in sorted(attrs))
-    return PlanError(f"changed since {src.id} executed: attribute {names} is not what it left; "
-                     "nothing was requested (look at the item and ask for a new change)")
+    names = ", ".join(f"`{a}`" for a in sorted(set(attrs)))
+    what = f"attributes {names} are" if len(set(attrs)) > 1 else f"attribute {names} is"
+    return PlanError(f"changed since {src.id} executed: {what} not what it left; nothing was "
+                     "requested (look at the item and ask for a new change)")
 
 
 def _undo_update(reqs: Requests, src: WriteRequest, table: Table,
@@ -210,7 +211,7 @@ def read_companion(reqs: Requests, request_id: str) -> dict[str, Any] | None:
 
 
 def prepare(reqs: Requests, req: WriteRequest, table: Table, full: str, now: int) -> Prepared:
-    """The extra condition and items for an executing delete or undo-of-delete.
+    """The extra condition and items for an executing delete, replace or undo of a delete.
 
     The transaction's items stay ``[data, state, *items]``, so ``Requests._cancelled`` reads
     the data write's and the request's CancellationReasons at 0 and 1; the items added here
@@ -230,6 +231,10 @@ def prepare(reqs: Requests, req: WriteRequest, table: Table, full: str, now: int
         out.items.append({"Put": {"TableName": reqs.table, "Item": serialize_item({
             "pk": UNDO_PK, "sk": req.id, "ttl": now + reqs.undo_seconds, "table": req.table,
             "image": image})}})
+    elif req.kind is Kind.PUT and req.existed:
+        # planning refused replacing an item with secrets (they would be lost, and its undo
+        # could not restore them): one that appeared since makes the replace stale
+        out.also = _all(Attr(a).not_exists() for a in sorted(table.never_shown))
     elif req.kind is Kind.PUT and req.undo_of and req.restores:
         kept = read_companion(reqs, req.undo_of)
         if kept is None or not set(req.restores) <= set(kept):

@@ -146,6 +146,16 @@ def test_no_secret_in_audit_records_or_logs(bot: Any, caplog: Any) -> None:
     request_id = _request(bot, "delete platform-connection-auths auth-0001")
     bot.sender.click(ids.APPROVE, request_id, user="U_BOB")
     bot.slack.wait_for("/api/chat.update")
+    # its undo (the secrets come back from the image the delete kept, which then goes)
+    bot.sender.click(ids.UNDO, request_id, user="U_CAROL")
+    undo = bot.slack.wait_for("/api/chat.postMessage",
+                              where=lambda c: "undo of" in json.dumps(c.body))[0].body
+    bot.sender.click(ids.APPROVE, _buttons(undo)[ids.APPROVE], user="U_BOB")
+    bot.slack.wait_for("/api/chat.update", where=lambda c: "undo of" in json.dumps(c.body)
+                       and "EXECUTED" in json.dumps(c.body))
+    assert bot.services.work.wait_idle(10)
+    assert bot.services.client.get_item(TableName="mfh-dev-platform-connection-auths",
+                                        Key={"auth_id": {"S": "auth-0001"}})["Item"]
     bot.sender.slash(f"auth {demo.DEMO_CONNECTION_ID}")
     bot.sender.slash("bogus xoxb-1234567890-abcdefghij")
     bot.slack.wait_for("/response/", 3)

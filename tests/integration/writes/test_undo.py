@@ -16,7 +16,7 @@ from commands.results import ErrorResult, RequestResult
 from dynamo import demo
 from dynamo.requests.undo import DAY, UNDO_PK
 from dynamo.store import serialize_item
-from testkit import scan_all
+from testkit import race, scan_all
 from tests.integration.writes.helpers import (
     FAKE_NOW,
     HELPER,
@@ -286,6 +286,24 @@ def test_change_racing_the_undos_approval_wins_and_the_undo_is_stale(
         **NEW_PLAT, "name": "Pipedrive CRM"}
 
 
+def test_concurrent_approvals_of_a_secret_delete_and_its_undo_run_once(
+        run: Any, ddb: Any, as_user: Any, clock: Clock) -> None:
+    """Three transaction items: the loser still reads "already EXECUTED" (reason 1)."""
+    original = _auth(ddb)
+    src = created(run("U_A", "/ddb delete platform-connection-auths auth-0001"))
+    for rid, want in [(src.id, None), (None, original)]:
+        if rid is None:
+            rid = created(run("U_C", f"/ddb undo {src.id}")).id
+        results = race(6, lambda i, r=rid: dispatch(f"/ddb approve {r}", as_user(f"U_AP{i}")))
+        assert [r.status for r in results if r.ok] == ["EXECUTED"], results
+        for r in results:
+            assert r.ok or ("already EXECUTED" in (r.refusal or "")), r
+        assert _auth(ddb) == want
+        assert len([a for a in audit(ddb) if a["request_id"] == rid
+                    and a["action"] == "approve" and a["outcome"] == "EXECUTED"]) == 1
+    assert state_items(ddb, UNDO_PK) == []
+
+
 def test_secret_changed_while_a_delete_runs_makes_it_stale_and_keeps_nothing(
         run: Any, ddb: Any, clock: Clock) -> None:
     """The kept image must be exact: each secret is pinned to what the delete read."""
@@ -316,6 +334,17 @@ def test_secret_added_to_an_item_before_its_delete_runs_makes_it_stale(
     assert approve(run, req.id).status == "STALE"
     assert get_item(ddb, "platforms", {"platform_id": "plat-0002"})
     assert state_items(ddb, UNDO_PK) == []
+
+
+def test_secret_added_to_an_item_before_its_replace_runs_makes_it_stale(
+        run: Any, ddb: Any, clock: Clock) -> None:
+    """A replace would drop the secret, and its undo could not bring it back."""
+    new = {"platform_id": "plat-0001", "name": "Replaced", "slug": "replaced"}
+    req = created(run("U_A", f"/ddb put platforms {json.dumps(new)} --replace"))
+    with_secret = {**get_item(ddb, "platforms", PLAT), "api_key": "sk-live-0123456789abcdef"}
+    put_item(ddb, "platforms", with_secret)
+    assert approve(run, req.id).status == "STALE"
+    assert get_item(ddb, "platforms", PLAT) == with_secret
 
 
 def test_kept_image_gone_when_the_undo_is_approved_fails_it_writing_nothing(
