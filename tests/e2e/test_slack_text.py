@@ -41,7 +41,8 @@ def _ok(msg: dict[str, Any]) -> bool:
     return ":warning:" not in _text(msg)
 
 
-_NOT_RUNNABLE = r"<\w[\w-]*>|\[|\||\.\.\.|…|approve R|undo R"
+# break-glass examples need a policy member: tests/e2e/test_break_glass.py sends them as Slack does
+_NOT_RUNNABLE = r"<\w[\w-]*>|\[|\||\.\.\.|…|approve R|undo R|--break-glass"
 
 
 def readme_examples() -> list[str]:
