@@ -30,6 +30,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dynamo.redact import mask_text
+from dynamo.requests import undo
 from dynamo.requests.model import REQ_PK, Kind, Status, WriteRequest, conditioned, from_item, to_item
 from dynamo.requests.operations import data_operation, transact
 from dynamo.requests.refusal import Refused
@@ -122,10 +123,17 @@ class BreakGlass:
         req.status, req.break_glass, req.break_glass_reason = Status.EXECUTED, True, reason
         req.decided_by, req.decided_at, req.exec_token = executor, now, token
         table, full = resolve_table(req.table, self.store.stage)
+        try:  # as an approved change: a delete keeps what its undo needs (dynamo.requests.undo)
+            extra = undo.prepare(self, req, table, full, now)  # type: ignore[arg-type]
+        except undo.Halt as halt:
+            return self._record_unrun(req, halt.status, halt.error)
+        data_op = data_operation(req, table, full, extra.also)
+        undo.merge_secrets(data_op, extra.merge)
         state_op = {"Put": {"TableName": self.table, "Item": serialize_item(_claimed(req)),
                             **conditioned(Attr("pk").not_exists())}}
         try:
-            transact(self.client, [data_operation(req, table, full), state_op], token)
+            # the order is fixed: ``_stale_or_raise`` reads reasons 0 (data) and 1 (request)
+            transact(self.client, [data_op, state_op, *extra.items], token)
         except ClientError as exc:
             ours = self._committed_with(req.id, executor, token)
             if ours is not None:  # a retry of our own commit failed its conditions
@@ -156,7 +164,11 @@ class BreakGlass:
         if not data_failed:
             raise StoreError(f"DynamoDB refused the break-glass write: {code}: "
                              f"{exc.response.get('Error', {}).get('Message')}", code) from exc
-        req.status, req.error, req.exec_token = Status.STALE, STALE_ERROR, None
+        return self._record_unrun(req, Status.STALE, STALE_ERROR)
+
+    def _record_unrun(self, req: WriteRequest, status: Status, error: str) -> WriteRequest:
+        """Store a break-glass change that did not run (``status``, ``error``); nothing written."""
+        req.status, req.error, req.exec_token = status, error, None
         self.client.put_item(TableName=self.table, Item=serialize_item(_claimed(req)),
                              **conditioned(Attr("pk").not_exists()))
         self._log(req.requester, "break-glass", req, req.status.value)

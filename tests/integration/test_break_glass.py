@@ -128,6 +128,23 @@ def test_delete_and_put_run_by_break_glass_too(bg: Any) -> None:
     assert {r.id for r in bg.requests.needs_review()} == {deleted.id, put.id}
 
 
+def test_a_break_glass_delete_of_secrets_can_be_undone_whole(bg: Any) -> None:
+    """The break-glass transaction keeps the deleted item's image as an approved delete does,
+    so its undo (approved by someone else) puts back every attribute, secrets included."""
+    auths = f"mfh-{STAGE}-platform-connection-auths"
+    key = {"auth_id": {"S": "auth-0001"}}
+    original = bg.client.get_item(TableName=auths, Key=key, ConsistentRead=True)["Item"]
+    assert "access_token" in original  # the seeded auth holds secrets
+    deleted = ran(run(bg, "U_ONCALL", 'delete platform-connection-auths auth-0001 '
+                                      '--break-glass "leaked token"'))
+    assert "Item" not in bg.client.get_item(TableName=auths, Key=key, ConsistentRead=True)
+    undo = run(bg, "U_ONCALL", f"undo {deleted.id}")
+    assert isinstance(undo, RequestResult) and undo.status == "PENDING", undo
+    done = run(bg, "U_BOB", f"approve {undo.id}")
+    assert isinstance(done, RequestResult) and done.status == "EXECUTED", done
+    assert bg.client.get_item(TableName=auths, Key=key, ConsistentRead=True)["Item"] == original
+
+
 def test_a_group_member_may_break_glass(bg: Any) -> None:
     bg.requests.member = lambda ids, user: user in ids or ("S0ONCALL" in ids and user == "U_DAVE")
     ran(run(bg, "U_DAVE", f"update helpers {HELPER} set enabled=false {BG}"))
