@@ -5,7 +5,8 @@ process: counted, for both apps alike), builds each app in this process, dispatc
 signed ``/ddb`` requests through Bolt (``App.dispatch``) one at a time, waits for each
 answer at the response_url, and reports this process's CPU time per request
 (``time.process_time``). ``--profile`` runs every pool thread's jobs under cProfile too
-and prints CPU per request grouped by module (with cProfile's overhead, ~2x).
+and prints CPU per request grouped by module (each thread's own CPU time, so waits do
+not count; with cProfile's overhead, ~2x).
 
     python benchmarks/cpu.py [--n 300] [--workload get|query] [--rounds 3] [--profile]
 """
@@ -74,7 +75,7 @@ def main() -> None:
             def job() -> Any:
                 prof = getattr(local, "prof", None)
                 if prof is None:
-                    prof = local.prof = cProfile.Profile()
+                    prof = local.prof = cProfile.Profile(time.thread_time)
                     profiles.append(prof)
                 prof.enable()
                 try:
@@ -88,7 +89,7 @@ def main() -> None:
         built = {k: getattr(apps, k)(settings) for k in args.apps.split(",")}
         for rnd in range(args.rounds):
             for kind, app in built.items():
-                prof = cProfile.Profile() if args.profile and rnd == 0 else None
+                prof = cProfile.Profile(time.thread_time) if args.profile and rnd == 0 else None
                 profiles.clear()
                 fake.clear()
                 cpu = []
@@ -118,10 +119,15 @@ def main() -> None:
                     stats = pstats.Stats(prof)
                     for p in profiles:
                         stats.add(p)
+                    out = os.path.join(ROOT, "benchmarks", "results")
+                    os.makedirs(out, exist_ok=True)
+                    stats.dump_stats(os.path.join(out, f"cpu-{kind}.prof"))  # for pstats
                     by: dict[str, float] = {}
-                    for (file, _line, _fn), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+                    for (file, _line, fn), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
                         if "site-packages/" in file:
                             key = file.split("site-packages/")[1].split("/")[0]
+                        elif file == "~":  # builtins, by name
+                            key = "builtin:" + fn
                         elif file.startswith(ROOT):
                             key = os.path.relpath(file, ROOT)
                         elif "python3.11/" in file:
