@@ -2,35 +2,30 @@
 
 Field names are the environment variable names, lower-cased, so every validation
 error can name the variable the operator has to fix.
-
-A plain pydantic model fed by :func:`environment`, not pydantic-settings: that package
-and what it imports cost ~60 ms of CPU at every start (README, *Start-up*) to do what
-``environment`` does here — variables matched to fields case-insensitively, the process
-environment over ``.env`` in the working directory, comma lists not decoded as JSON.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from commands.parse import read_duration
 
-CsvList = list[str]  # "a,b" from the environment (split by ``_csv``), never JSON
-ENV_FILE = ".env"
+CsvList = Annotated[list[str], NoDecode]
 
 
 class ConfigError(SystemExit):
     """Start-up stops with one line per bad variable."""
 
 
-class Settings(BaseModel):
-    # validate_default: defaults pass the same checks as set values (as pydantic-settings did)
-    model_config = ConfigDict(extra="ignore", validate_default=True)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
 
     stage: str = "dev"
     aws_region: str = "us-west-2"
@@ -194,25 +189,10 @@ class Settings(BaseModel):
         return self.aws_endpoint_url_dynamodb is not None
 
 
-def environment() -> dict[str, Any]:
-    """The variables that name a setting, keyed by field name: ``.env`` in the working
-    directory (python-dotenv's syntax), then the process environment over it; names
-    match whatever their case."""
-    fields = Settings.model_fields
-    found: dict[str, Any] = {}
-    if os.path.isfile(ENV_FILE):
-        from dotenv import dotenv_values
-
-        found.update((k.lower(), v) for k, v in dotenv_values(ENV_FILE, encoding="utf-8").items()
-                     if k.lower() in fields)
-    found.update((k.lower(), v) for k, v in os.environ.items() if k.lower() in fields)
-    return found
-
-
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment; a bad value raises ``ConfigError`` naming the variable."""
     try:
-        return Settings(**{**environment(), **overrides})
+        return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = ["ddb-bot: bad configuration:"]
         for err in exc.errors():
