@@ -5,9 +5,11 @@ process: counted, for both apps alike), builds each app in this process, dispatc
 signed ``/ddb`` requests through Bolt (``App.dispatch``) one at a time, waits for each
 answer at the response_url, and reports this process's CPU time per request
 (``time.process_time``). ``--profile`` runs every pool thread's jobs under cProfile too
-and prints CPU per request grouped by module (with cProfile's overhead, ~2x).
+and prints CPU per request grouped by module (each thread's own CPU time, so waits do
+not count; with cProfile's overhead, ~2x).
 
     python benchmarks/cpu.py [--n 300] [--workload get|query] [--rounds 3] [--profile]
+    python benchmarks/cpu.py --interleave [--n 300] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def main() -> None:
     ap.add_argument("--apps", default="plain,bot")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--interleave", action="store_true",
+                    help="alternate the apps request by request (n x rounds each): on a "
+                         "shared machine both then see the same load")
     args = ap.parse_args()
     import subprocess
 
@@ -74,7 +79,7 @@ def main() -> None:
             def job() -> Any:
                 prof = getattr(local, "prof", None)
                 if prof is None:
-                    prof = local.prof = cProfile.Profile()
+                    prof = local.prof = cProfile.Profile(time.thread_time)
                     profiles.append(prof)
                 prof.enable()
                 try:
@@ -86,9 +91,12 @@ def main() -> None:
         ThreadPoolExecutor.submit = profiled_submit  # type: ignore[method-assign]
     try:
         built = {k: getattr(apps, k)(settings) for k in args.apps.split(",")}
+        if args.interleave:
+            interleaved(built, client, fake, text, args.n * args.rounds)
+            return
         for rnd in range(args.rounds):
             for kind, app in built.items():
-                prof = cProfile.Profile() if args.profile and rnd == 0 else None
+                prof = cProfile.Profile(time.thread_time) if args.profile and rnd == 0 else None
                 profiles.clear()
                 fake.clear()
                 cpu = []
@@ -118,10 +126,15 @@ def main() -> None:
                     stats = pstats.Stats(prof)
                     for p in profiles:
                         stats.add(p)
+                    out = os.path.join(ROOT, "benchmarks", "results")
+                    os.makedirs(out, exist_ok=True)
+                    stats.dump_stats(os.path.join(out, f"cpu-{kind}.prof"))  # for pstats
                     by: dict[str, float] = {}
-                    for (file, _line, _fn), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+                    for (file, _line, fn), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
                         if "site-packages/" in file:
                             key = file.split("site-packages/")[1].split("/")[0]
+                        elif file == "~":  # builtins, by name
+                            key = "builtin:" + fn
                         elif file.startswith(ROOT):
                             key = os.path.relpath(file, ROOT)
                         elif "python3.11/" in file:
@@ -135,6 +148,43 @@ def main() -> None:
     finally:
         fake.stop()
         moto.terminate()
+
+
+def one_request(app: Any, client: Client, fake: FakeSlack, text: str, rid: str) -> float:
+    """CPU seconds of one signed slash command, dispatched until its answer arrived."""
+    from slack_bolt.request import BoltRequest
+
+    body = client.slash_body(text, rid)
+    ts = str(int(time.time()))
+    headers = {"content-type": ["application/x-www-form-urlencoded"],
+               "x-slack-request-timestamp": [ts],
+               "x-slack-signature": [client.verifier.generate_signature(timestamp=ts, body=body)]}
+    c0 = time.process_time()
+    resp = app.dispatch(BoltRequest(body=body, headers=headers))
+    assert resp.status == 200, resp.body
+    fake.wait_for(f"/response/{rid}", timeout=10)
+    return time.process_time() - c0
+
+
+def interleaved(built: dict[str, Any], client: Client, fake: FakeSlack, text: str, n: int) -> None:
+    """Each app in turn, one request at a time; 20 warm-up requests each are not counted."""
+    cpu: dict[str, list[float]] = {k: [] for k in built}
+    for i in range(n + 20):
+        if i % 50 == 0:
+            fake.clear()  # its log is searched per answer: keep it short for every app alike
+        for kind, app in built.items():
+            spent = one_request(app, client, fake, text, f"{kind}-{i}")
+            if i >= 20:
+                cpu[kind].append(spent)
+    first = next(iter(cpu))
+    for kind, values in cpu.items():
+        values.sort()
+        mean, p50 = sum(values) / len(values), values[len(values) // 2]
+        base = cpu[first]
+        ratio = (f" ({mean / (sum(base) / len(base)):.2f}x / {p50 / base[len(base) // 2]:.2f}x "
+                 f"{first})" if kind != first else "")
+        print(f"interleaved {kind:6}: CPU/request mean {mean * 1000:.2f} ms, "
+              f"p50 {p50 * 1000:.2f} ms{ratio}", flush=True)
 
 
 if __name__ == "__main__":

@@ -48,13 +48,21 @@ def build_app(services: Services, *, socket_mode: bool = False) -> App:
         raise SystemExit("ddb-bot: SLACK_BOT_TOKEN is required to run the Slack app")
     if not socket_mode and s.slack_signing_secret is None:
         raise SystemExit("ddb-bot: SLACK_SIGNING_SECRET is required for HTTP mode")
+    bolt_logger = logging.getLogger("slack_bolt")
+    if bolt_logger.level == logging.NOTSET:
+        # a level of its own, as Bolt's default logger has (the root's): Bolt reads NOTSET
+        # as DEBUG and then formats a debug line per middleware on every request
+        bolt_logger.setLevel(bolt_logger.getEffectiveLevel())
     app = App(
+        # named: without a name Bolt calls inspect.stack() to take the caller's file name,
+        # which resolves every loaded module's path (~50 ms of CPU at start)
+        name="ddb-bot",
         client=web_client(services),
         signing_secret=s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None,
         request_verification_enabled=not socket_mode,
         token_verification_enabled=False,
         process_before_response=False,
-        logger=logging.getLogger("slack_bolt"),
+        logger=bolt_logger,
         # Bolt's default pool size, but carrying each request's log context (bot.logs);
         # serve()/socket_mode() drain it on SIGTERM
         listener_executor=ContextExecutor(max_workers=5, thread_name_prefix="bolt-listener"),

@@ -257,12 +257,10 @@ def wait_for_signal(stop: threading.Event, slice_s: float = 0.2) -> None:
 
 def serve(settings: Settings, host: str = "0.0.0.0") -> int:
     from bot.app import build_app
-    from bot.scheduler import start_scheduler
 
     services = _services(settings)
     app = build_app(services)
     http = HttpServer(app, host, settings.port, Limits.of(settings))
-    scheduler = start_scheduler(services, app.client)
     stop = threading.Event()
 
     def _shutdown(signum: int, _frame: Any) -> None:
@@ -278,6 +276,11 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> int:
                                     "http_threads": http.limits.threads,
                                     "idle_timeout_s": http.limits.idle_timeout,
                                     "connection_limit": http.limits.connections})
+    # the scheduler once the port is open: no request needs it, and its import
+    # (APScheduler's background scheduler) and start would only delay readiness
+    from bot.scheduler import start_scheduler
+
+    scheduler = start_scheduler(services, app.client)
     wait_for_signal(stop)
     # stop listening before the drain: new connections are refused at once and a
     # replacement can bind the port while this process finishes its work

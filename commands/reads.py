@@ -43,6 +43,10 @@ def help_cmd(args: list[str], ctx: Context) -> Result:
         cmd = REGISTRY.get(args[0].lower())
         if cmd is None:
             raise CommandError(f"unknown subcommand `{args[0]}`", general_usage())
+        hidden = _not_yours(cmd.name, cmd.group, ctx)
+        if hidden:
+            raise CommandError(f"you may not run `/ddb {cmd.name}`: {hidden}",
+                               "/ddb help   (lists what you may run)")
         body = f"{cmd.summary}\n```{cmd.usage}```"
         if cmd.details:
             body += f"\n{cmd.details}"
@@ -63,6 +67,24 @@ def help_cmd(args: list[str], ctx: Context) -> Result:
     sections.append(("", "Add `--share` to a read to post it in the channel (PII masked). "
                          f"Stage `{ctx.stage}`, region `{ctx.region}`."))
     return TextResult(title="ddb-bot commands", sections=sections)
+
+
+_DECIDERS = "DDB_BOT_APPROVERS, or an approver list of the approval policy (DDB_BOT_POLICY_FILE)"
+
+
+def _not_yours(name: str, group: str, ctx: Context) -> str | None:
+    """Why ``/ddb help`` does not list command ``name`` to this caller, naming the setting
+    that grants it; None when they may run it (the list and this agree: ``shown``)."""
+    access = ctx.access
+    if access is None or access.shown(name, group, ctx.user_id, ctx.channel_id):
+        return None
+    denial = access.denial(group, ctx.user_id, ctx.channel_id)
+    if denial:  # it names its setting, e.g. "you are not in DDB_BOT_REQUESTERS, ..."
+        return denial
+    if name == "reject":
+        return (f"only approvers reject requests ({_DECIDERS}); requesters "
+                "(DDB_BOT_REQUESTERS) withdraw their own")
+    return f"only approvers may ({_DECIDERS})"
 
 
 # -- tables / describe / schema / patterns ---------------------------------------------

@@ -176,8 +176,16 @@ def _protect_json(text: str) -> tuple[str, list[str]]:
 _MARK = re.compile("\x00(\\d+)\x00")
 
 
+# text with none of these splits on whitespace alone, as shlex would split it (no quotes,
+# no escapes, no JSON to guard): most commands, which then skip shlex's per-character loop
+_SHELL_WS = re.compile(r"[ \t\r\n]+")
+_PLAIN = re.compile(r"[^'\"\\{\[“”‘’]*")
+
+
 def tokenize(text: str) -> list[str]:
     """Split command text like a shell; Slack's smart quotes count as plain quotes."""
+    if _PLAIN.fullmatch(text):
+        return [t for t in _SHELL_WS.split(text) if t]
     protected, saved = _protect_json(text.translate(_QUOTES))
     try:
         tokens = shlex.split(protected)

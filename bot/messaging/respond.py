@@ -14,11 +14,14 @@ raised (so a 429 is not retried, as before); a connection error is retried once 
 is replaced and the request sent again at once; that does not count as the retry (the
 same request WebhookClient would have sent on a new connection in the first place). With a
 proxy configured (``proxy=`` or the ``*_PROXY`` environment) it falls back to Bolt's
-``Respond`` unchanged.
+``Respond`` unchanged. The environment is read for proxies once per process, like the
+settings: ``urllib.request.getproxies()`` walks all of ``os.environ`` and cost more CPU
+per answer than the rest of this module (``benchmarks/cpu.py --profile``).
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import ssl as _ssl
@@ -44,6 +47,12 @@ _RETRIED = (http.client.RemoteDisconnected, ConnectionResetError)
 _local = threading.local()
 _HEADERS: dict[str, str] = {}
 _SSL: list[_ssl.SSLContext] = []
+
+
+@functools.cache
+def env_proxied() -> bool:
+    """Whether the environment names a proxy (``HTTPS_PROXY`` and the like), read once."""
+    return bool(urllib.request.getproxies())
 
 
 def _headers() -> dict[str, str]:
@@ -141,7 +150,7 @@ class KeepAliveRespond(Respond):
                  delete_original: bool | None = None, unfurl_links: bool | None = None,
                  unfurl_media: bool | None = None, thread_ts: str | None = None,
                  metadata: dict[str, Any] | None = None) -> WebhookResponse:
-        if self.response_url is None or self.proxy is not None or urllib.request.getproxies():
+        if self.response_url is None or self.proxy is not None or env_proxied():
             return super().__call__(text, blocks, attachments, response_type, replace_original,
                                     delete_original, unfurl_links, unfurl_media, thread_ts,
                                     metadata)

@@ -20,6 +20,7 @@ CUT_HINT = "Show JSON for all"
 _EXACT = Context(prec=200)  # normalize() must not round (the default context keeps 28)
 # C0/C1 control characters (ANSI escapes, NUL ...) but not newline and tab
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # _CONTROL, tab, newlines
 
 
 def table_of(short: str | None) -> Table | None:
@@ -87,6 +88,8 @@ def clean(text: str) -> str:
 
 
 def one_line(text: str) -> str:
+    if not _CONTROL_OR_BREAK.search(text):  # most values: nothing to replace
+        return text
     return clean(text.replace("\r\n", "\n").replace("\n", " ⏎ ").replace("\t", " "))
 
 

@@ -42,7 +42,7 @@ EMPTY = "—"
 
 def escape(text: str) -> str:
     """Escape mrkdwn control characters so data can never mention or link (``<!here>``)."""
-    if not any(c in text for c in _ENTITIES):
+    if "&" not in text and "<" not in text and ">" not in text:  # most text: no scan
         return text
     return "".join(_ENTITIES.get(c, c) for c in text)
 
@@ -159,11 +159,13 @@ def block_chars(block: Block | Mapping[str, Any]) -> int:
 
 def texts_of(node: Any) -> Iterator[str]:
     """Every text object's text in a block dict, however deeply nested."""
-    if isinstance(node, Mapping):
+    # dict and list first: the blocks built here are plain dicts, and an ABC check
+    # (``Mapping``) costs several times an exact type check on this per-answer path
+    if type(node) is dict or isinstance(node, Mapping):
         if node.get("type") in ("mrkdwn", "plain_text") and "text" in node:
             yield node["text"]
         for v in node.values():
-            if isinstance(v, Mapping | list):
+            if type(v) is dict or type(v) is list or isinstance(v, Mapping | list):
                 yield from texts_of(v)
     elif isinstance(node, list):
         for v in node:

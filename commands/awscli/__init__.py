@@ -8,14 +8,18 @@ become approval requests.
 ``flags`` (the flag table), ``shorthand`` / ``values`` (typed values, JSON or the CLI's
 shorthand), ``expressions``, ``call`` (the parsed call), ``reads`` + ``batch`` +
 ``output`` (running reads and shaping answers), ``writes`` (approval requests).
+
+Only ``flags`` loads with the package (the usage is built from it): the parser, typed
+values, the CLI's shorthand, paging and output load on the first ``/ddb aws``, so
+``serve`` does not pay for them at start (README, *Start-up*).
 """
 
 from __future__ import annotations
 
-from commands.awscli.call import AwsCall, parse_call, require_all_used
+from importlib import import_module
+from typing import Any
+
 from commands.awscli.flags import GLOBAL, OP_FLAGS, READ_OPS, WRITE_OPS, split_op, usage
-from commands.awscli.reads import run
-from commands.awscli.writes import parse_update_expression, write
 from commands.registry import Context, command
 from commands.results import Result
 
@@ -40,6 +44,17 @@ EXAMPLES = (
 __all__ = ["GLOBAL", "OP_FLAGS", "READ_OPS", "USAGE", "WRITE_OPS", "AwsCall", "parse_call",
            "parse_update_expression", "require_all_used", "split_op"]
 
+# names this package re-exports from the modules it loads on first use
+_LAZY = {"AwsCall": "call", "parse_call": "call", "require_all_used": "call",
+         "parse_update_expression": "writes"}
+
+
+def __getattr__(name: str) -> Any:
+    """``from commands.awscli import parse_call`` still works: the module loads then."""
+    if name in _LAZY:
+        return getattr(import_module(f"commands.awscli.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 @command("aws", usage=USAGE, examples=EXAMPLES)
 def aws(args: list[str], ctx: Context) -> Result:
@@ -49,6 +64,10 @@ def aws(args: list[str], ctx: Context) -> Result:
     use #name/:value placeholders, and writes (update-item, delete-item, put-item)
     become approval requests.
     """
+    from commands.awscli.call import parse_call
+    from commands.awscli.reads import run
+    from commands.awscli.writes import write
+
     call = parse_call(args, ctx)
     if call.op in WRITE_OPS:
         return write(call, ctx)

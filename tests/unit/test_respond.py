@@ -114,3 +114,32 @@ def test_error_status_is_returned_not_raised() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_proxy_in_the_environment_is_used_and_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``HTTP_PROXY`` set, answers go through Bolt's own ``Respond`` (so via the proxy);
+    the environment is read once per process, not on every answer."""
+
+    class Proxy(_Counting):
+        connections: list[int] = []
+        paths: list[str] = []
+
+        def do_POST(self) -> None:
+            type(self).paths.append(self.path)
+            super().do_POST()
+
+    server, proxy_url = _serve(Proxy)
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy_url.removesuffix("/r"))
+    keep.env_proxied.cache_clear()
+    try:
+        resp = keep.KeepAliveRespond(response_url="http://slack.invalid/response/x")(text="x")
+        assert resp.status_code == 200
+        assert Proxy.paths == ["http://slack.invalid/response/x"]  # the proxy's form of a URL
+        monkeypatch.delenv("HTTP_PROXY")
+        assert keep.env_proxied()  # read once: still the start-up environment
+    finally:
+        keep.env_proxied.cache_clear()
+        server.shutdown()
+        server.server_close()
