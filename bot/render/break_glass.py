@@ -80,9 +80,13 @@ def render_break_glass(r: RequestResult, reviewers: Sequence[str]) -> dict[str, 
         blocks.append(_md(review_line(r, reviewers)))
     else:
         blocks.append(_md(status_line(r)))
+    buttons = [ButtonElement(text="Review", action_id=ids.REVIEW, value=r.id, style="primary")
+               ] if r.needs_review else []
+    if r.undoable:  # reversing an incident fix goes through approval (bot.listeners.undo)
+        buttons.append(ButtonElement(text="Undo", action_id=ids.UNDO, value=r.id))
+    if buttons:
+        blocks.append(ActionsBlock(block_id=f"bg-{r.id}", elements=buttons))
     if r.needs_review:
-        blocks.append(ActionsBlock(block_id=f"bg-{r.id}", elements=[
-            ButtonElement(text="Review", action_id=ids.REVIEW, value=r.id, style="primary")]))
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=(
             "Break-glass skips the second person's approval, so someone who may approve this "
             f"change reviews it afterwards: this button or `/ddb review {r.id}`. The person "

@@ -86,6 +86,7 @@ def test_break_glass_posts_loudly_is_listed_and_reviewed_with_the_button(bgbot: 
     assert "<@U_BOB>" in text and "<@U_CAROL>" in text and "<!subteam^S0REVIEW>" in text
     rid = _buttons(post)[ids.REVIEW]
     assert ids.APPROVE not in _buttons(post)
+    assert _buttons(post)[ids.UNDO] == rid  # an incident fix can be reversed, with approval
     reply = _answer(bot, "needs a review")
     assert rid in json.dumps(reply) and "<#C_APPROVALS>" in json.dumps(reply)
     assert reply["response_type"] == "ephemeral"
@@ -120,6 +121,7 @@ def test_break_glass_posts_loudly_is_listed_and_reviewed_with_the_button(bgbot: 
     assert updated["channel"] == "C_APPROVALS" and updated["ts"] == req.message_ts
     assert "*Reviewed* by <@U_BOB>" in json.dumps(updated)
     assert ids.REVIEW not in _buttons(updated)
+    assert _buttons(updated)[ids.UNDO] == rid
     assert "You reviewed" in json.dumps(_answer(bot, "You reviewed"))
     assert bot.services.requests.get(rid).reviewed_by == "U_BOB"
 
@@ -131,6 +133,14 @@ def test_break_glass_posts_loudly_is_listed_and_reviewed_with_the_button(bgbot: 
     # nobody is DMed about a break-glass change (the executor was answered directly)
     assert not [c for c in bot.slack.find("/api/chat.postMessage")
                 if str(c.body.get("channel", "")).startswith("U")]
+
+    # its Undo button asks for the reverse change, which waits for approval like any write
+    assert bot.sender.click(ids.UNDO, rid, user="U_CAROL", channel="C_APPROVALS").status == 200
+    undo_msg = bot.slack.wait_for("/api/chat.postMessage", where=lambda c: f"(undo of {rid})"
+                                  in json.dumps(c.body))[-1].body
+    undo_id = _buttons(undo_msg)[ids.APPROVE]
+    assert bot.services.requests.get(undo_id).undo_of == rid
+    assert _helper(bot)["enabled"] == {"BOOL": False}  # nothing reversed before approval
 
 
 def test_typed_review_and_a_home_click_update_the_post_too(bgbot: Any) -> None:
