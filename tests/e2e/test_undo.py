@@ -117,3 +117,40 @@ def test_undo_click_by_someone_who_may_not_request_writes_is_refused(make_bot: A
     assert refusal["replace_original"] is False
     _settle(bot)
     assert [r.id for r in bot.services.requests.list(limit=10)] == [rid]  # nothing requested
+
+
+def test_undo_of_an_item_changed_since_through_slack(make_bot: Any) -> None:
+    """The item changes twice around an undo: before it is asked (refused, nothing requested)
+    and after (the approval finds it STALE; the other change stays)."""
+    bot = make_bot(ddb_bot_approval_channel="C_APPROVALS")
+    helpers = "mfh-dev-helpers"
+    key = {"helper_id": {"S": demo.DEMO_HELPER_ID}}
+    client = bot.services.client
+    rid, _ = _executed(bot, f"update helpers {demo.DEMO_HELPER_ID} set status=paused")
+
+    # someone else changes the item: the undo would overwrite that, so it is refused
+    client.update_item(TableName=helpers, Key=key, UpdateExpression="SET #s = :v",
+                       ExpressionAttributeNames={"#s": "status"},
+                       ExpressionAttributeValues={":v": {"S": "archived"}})
+    bot.sender.slash(f"undo {rid}", user="U_CAROL")
+    refusal = _answer(bot, "changed since")
+    assert refusal["response_type"] == "ephemeral" and "`status`" in json.dumps(refusal)
+    _settle(bot)
+    assert [r.id for r in bot.services.requests.list(limit=10)] == [rid]  # nothing requested
+
+    # put back what the update left; the undo is asked; then the item changes again
+    client.update_item(TableName=helpers, Key=key, UpdateExpression="SET #s = :v",
+                       ExpressionAttributeNames={"#s": "status"},
+                       ExpressionAttributeValues={":v": {"S": "paused"}})
+    bot.sender.slash(f"undo {rid}", user="U_CAROL")
+    undo_id = _buttons(_posted(bot, f"(undo of {rid})"))[ids.APPROVE]
+    client.update_item(TableName=helpers, Key=key, UpdateExpression="SET #s = :v",
+                       ExpressionAttributeNames={"#s": "status"},
+                       ExpressionAttributeValues={":v": {"S": "archived"}})
+    bot.sender.click(ids.APPROVE, undo_id, user="U_BOB", channel="C_APPROVALS")
+    stale = _updated(bot, "STALE")
+    assert undo_id in json.dumps(stale) and "item changed since the preview" in json.dumps(stale)
+    assert _buttons(stale).get(ids.REREQUEST) == undo_id
+    _settle(bot)
+    assert client.get_item(TableName=helpers, Key=key)["Item"]["status"] == {"S": "archived"}
+    assert bot.services.requests.get(undo_id).status.value == "STALE"
