@@ -174,7 +174,7 @@ class Requests(Planner, BreakGlass):
             if not quorum.is_final(req):
                 if quorum.record(self.client, self.table, {"pk": REQ_PK, "sk": req.id}, req,
                                  approver, now):
-                    return self.get(req.id) or req
+                    return self._recorded(req, approver)
                 continue  # someone else approved or decided meanwhile: look again
             try:
                 if req.kind in (Kind.GSI_CREATE, Kind.GSI_DELETE):
@@ -184,6 +184,19 @@ class Requests(Planner, BreakGlass):
                 continue
         raise Refused(f"request {request_id} is being decided by others right now; "
                       "look at its message and try again if it is still pending")
+
+    def _recorded(self, req: WriteRequest, approver: str) -> WriteRequest:
+        """The request as this non-final approval left it: still pending, with it counted.
+
+        Read back for the approvals others added meanwhile, unless someone else's final
+        approval already decided it: what *this* approval did is still "recorded" (its
+        result event and audit outcome), and the message is synced from the store anyway.
+        """
+        current = self.get(req.id)
+        if current is not None and current.status is Status.PENDING:
+            return current
+        req.approvals = sorted({*req.approvals, approver})
+        return req
 
     def reject(self, request_id: str, user: str, reason: str | None,
                is_approver: Callable[[str], bool] = lambda _u: True) -> WriteRequest:

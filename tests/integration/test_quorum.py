@@ -113,6 +113,29 @@ def test_two_last_approvals_at_once_run_the_change_exactly_once(quorum: Any) -> 
         assert len(quorum.requests.get(rid).approvals) == 3
 
 
+def test_an_approval_overtaken_by_the_final_one_is_still_reported_and_audited_as_recorded(
+        quorum: Any) -> None:
+    """Between a non-final approval's write and its read-back, another approval completes
+    the quorum and runs the change: the first is still told (and audited) that its approval
+    was recorded, and exactly one approval is audited as the one that executed it."""
+    rid = _ask(quorum, f"update users {demo.DEMO_USER_ID} set status=disabled")  # needs 2
+    events = quorum.client.meta.events
+    overtaken: list[Any] = []
+
+    def final_approval_lands(**_kw: Any) -> None:
+        events.unregister("after-call.dynamodb.UpdateItem", final_approval_lands)
+        overtaken.append(run(quorum, "U_CAROL", f"approve {rid}"))
+
+    events.register("after-call.dynamodb.UpdateItem", final_approval_lands)
+    first = run(quorum, "U_BOB", f"approve {rid}")
+    assert (overtaken[0].event, overtaken[0].status) == ("decided", "EXECUTED"), overtaken
+    assert (first.event, first.status, first.approvals) == ("approved", "PENDING", ["U_BOB"])
+    assert _status(quorum) == "disabled"
+    outcomes = sorted((r.actor, r.outcome) for r in quorum.requests.audit.recent(20)
+                      if r.action == "approve" and r.request_id == rid)
+    assert outcomes == [("U_BOB", "PENDING"), ("U_CAROL", "EXECUTED")], outcomes
+
+
 def test_concurrent_non_final_approvals_each_count_and_the_last_runs_it(quorum: Any) -> None:
     rid = _ask(quorum, f"delete users {demo.DEMO_USER_ID}")  # needs 3
     results = race(3, lambda i: run(quorum, f"U_APP{i}", f"approve {rid}"))
