@@ -249,4 +249,16 @@ def request_middleware(body: dict[str, Any], context: Any, next: Callable[[], An
     from commands.registry import OBSERVE
 
     OBSERVE.set(info.fields)  # dispatch() adds command, outcome, duration, capacity
+    # the listener runs on this thread after the middleware chain (process_before_response):
+    # the line waits for it (released by ``dispatched``) and for the work it handed on
+    # (``bind``), and is written once, by whichever ends last
+    info.hold()
     return next()
+
+
+def dispatched() -> None:
+    """The app finished dispatching this thread's request: release the listener's hold."""
+    info = CURRENT.get()
+    if info is not None:
+        CURRENT.set(None)
+        info.release()

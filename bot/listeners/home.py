@@ -45,4 +45,7 @@ def register(app: App, services: Services) -> None:
         user = event.get("user")
         if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
             return
-        publish_home(services, client, user)
+        # its reads and views.publish run after the 200, in the bounded work queue (Slack
+        # retries an event answered later than 3 s); when that is full the home is left as
+        # it was and the busy count is logged
+        services.after_ack(publish_home, services, client, user, busy=lambda: None)

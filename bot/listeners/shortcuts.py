@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.listeners.inbound import message_text
+from bot.listeners.reply import busy_reply
 from bot.listeners.views import open_change_modal
 from bot.render import ids
 from bot.render.blocks import render_message
@@ -50,7 +51,10 @@ def _reply(services: Services, client: WebClient, respond: Respond, body: dict[s
 def register(app: App, services: Services) -> None:
     @app.message_shortcut(ids.LOOKUP_SHORTCUT)
     def lookup(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
+        ack()  # the reads and the reply run after the ack, in the bounded work queue
+        services.after_ack(run_lookup, body, client, respond, busy=busy_reply(respond))
+
+    def run_lookup(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = (body.get("user") or {}).get("id")
         if not user:
             return

@@ -95,10 +95,22 @@ REQUESTS = {
 }
 
 
+def _wire(item: dict[str, Any]) -> dict[str, Any]:
+    """The item in wire format with its sets' members sorted: a set's SS/NS/BS list follows
+    the Python set's iteration order, which two equal sets need not share."""
+    def norm(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: sorted(v) if k in ("SS", "NS", "BS") else norm(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [norm(v) for v in value]
+        return value
+    return norm(serialize_item(item))
+
+
 @pytest.mark.parametrize("name", list(REQUESTS))
 def test_item_is_the_one_the_hand_written_mapping_wrote(name: str) -> None:
     req = REQUESTS[name]
-    assert serialize_item(to_item(req)) == serialize_item(_legacy_to_item(req))
+    assert _wire(to_item(req)) == _wire(_legacy_to_item(req))
 
 
 @pytest.mark.parametrize("name", list(REQUESTS))
@@ -107,7 +119,7 @@ def test_an_item_written_before_loads_and_round_trips(name: str) -> None:
     stored = deserialize_item(serialize_item(_legacy_to_item(req)))  # as read back from DynamoDB
     loaded = from_item(stored)
     assert loaded == _legacy_from_item(stored)
-    assert serialize_item(to_item(loaded)) == serialize_item(_legacy_to_item(req))
+    assert _wire(to_item(loaded)) == _wire(_legacy_to_item(req))
 
 
 def test_an_old_item_without_the_newer_attributes_takes_the_defaults() -> None:
