@@ -21,7 +21,7 @@ from dynamo.requests import notices
 PROMPT = "ddb> "
 BANNER = (
     "ddb-bot console (stage {stage}, region {region}) as {user}. Type `/ddb help`, "
-    "`next` for the next page, `as <user id>` to switch user, `quit` to leave."
+    "`next` for the next page, `as <user id> [command]` to switch user (and run a command as them), `quit` to leave."
 )
 
 
@@ -94,7 +94,12 @@ class Console:
                     self.show(result)
                 continue
             if line.startswith("as "):
-                self.user_id = line[3:].strip() or self.user_id
+                # `as U_BOB` switches; `as U_BOB /ddb approve R…` switches and runs it, so a
+                # two-person flow pastes as one line per person
+                user, _, rest = line[3:].strip().partition(" ")
+                self.user_id = user or self.user_id
                 self.out.write(f"now acting as {self.user_id}\n")
-                continue
+                if not rest.strip():
+                    continue
+                line = rest.strip()
             self.show(self.run(line))

@@ -75,3 +75,23 @@ def test_console_takes_text_as_typed(services: Any, seeded: Any) -> None:
     assert con.one("/ddb query executions account_id=acct-0001 created_at >= 2026-01-01") == 0
     assert con.one("/ddb query executions account_id=acct-0001 created_at &gt;= 2026-01-01") == 1
     assert "&gt;" in err.getvalue()
+
+
+def test_as_with_a_command_switches_and_runs_it_on_one_line(services: Any, seeded: Any) -> None:
+    """`as U_BOB /ddb approve R…` pastes a two-person flow one line per person; the
+    switch stays for the lines after it, and the requester is still refused."""
+    repl, out, err = _console(services, "U_ALICE")
+    script = io.StringIO(f"/ddb update helpers {demo.DEMO_HELPER_ID} set enabled=false\nquit\n")
+    assert repl.loop(script) == 0
+    request_id = out.getvalue().split("/ddb approve ")[1].split("`")[0]
+    script = io.StringIO(f"as U_ALICE /ddb approve {request_id}\n"
+                         f"as U_BOB /ddb approve {request_id}\n/ddb history --limit 3\nquit\n")
+    assert repl.loop(script) == 0
+    text = out.getvalue()
+    assert "now acting as U_ALICE" in text and "now acting as U_BOB" in text
+    assert "a second person has to approve it" in text + err.getvalue()
+    assert "EXECUTED" in text
+    item = services.client.get_item(TableName="mfh-dev-helpers",
+                                    Key={"helper_id": {"S": demo.DEMO_HELPER_ID}})["Item"]
+    assert item["enabled"] == {"BOOL": False}
+    assert repl.user_id == "U_BOB"  # the switch stays
