@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.access import Access
 from bot.config import Settings
-from bot.logs import bind, note_busy
+from bot.logs import ContextExecutor, bind, note_busy
 from commands.registry import Context
 from dynamo.aws import dynamodb_client
 from dynamo.paging import PageStore
@@ -96,6 +96,18 @@ class WorkQueue:
         self._pool.shutdown(wait=wait)
 
 
+def _logged(fn: Callable[..., Any], args: tuple[Any, ...]) -> Callable[[], Any]:
+    """``fn(*args)``, its failure logged with its traceback (nobody else sees it)."""
+    def run() -> Any:
+        try:
+            return fn(*args)
+        except Exception:
+            log.exception("work after ack failed in %s", getattr(fn, "__name__", fn))
+            raise
+
+    return run
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -104,10 +116,14 @@ class Services:
     pages: PageStore
     requests: Requests
     access: Access
-    # Work after ack() runs here, not in Bolt's listener pool: Bolt answers an HTTP
-    # request only once a pool thread has picked up its listener, so DynamoDB work in
-    # that pool would delay the next acks behind it. Bounded: see WorkQueue.
+    # Work after ack() runs here: the listener runs on the request's thread
+    # (process_before_response) and Slack gets its 200 when it returns, so it only acks and
+    # hands the work on. Bounded: see WorkQueue.
     work: WorkQueue = field(default_factory=WorkQueue)
+    # Slack calls that cannot wait in the work queue (views.open takes a trigger_id for 3 s
+    # only), run at once after the 200 on a small pool of their own (``right_after_ack``)
+    prompt: ThreadPoolExecutor = field(default_factory=lambda: ContextExecutor(
+        max_workers=4, thread_name_prefix="ddb-prompt"))
 
     def after_ack(self, fn: Callable[..., Any], *args: Any,
                   busy: Callable[[], object]) -> Future[Any] | None:
@@ -122,17 +138,16 @@ class Services:
                 log.exception("telling the person the bot is busy failed")
             return None
 
-        def run() -> Any:
-            try:
-                return fn(*args)
-            except Exception:
-                log.exception("work after ack failed in %s", getattr(fn, "__name__", fn))
-                raise
+        return self.work.run_reserved(bind(_logged(fn, args)))  # keeps the log context
 
-        return self.work.run_reserved(bind(run))  # keeps the request's log context
+    def right_after_ack(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``fn`` at once on the prompt pool, after the listener returned (so after the
+        200): a Slack call with a trigger_id, which the work queue could delay past its 3 s."""
+        return self.prompt.submit(_logged(fn, args))  # ContextExecutor keeps the log context
 
     def shutdown(self) -> None:
-        """Finish the work in flight (graceful stop)."""
+        """Finish the work in flight (graceful stop); prompt calls may still queue work."""
+        self.prompt.shutdown(wait=True)
         self.work.shutdown(wait=True)
 
     @classmethod

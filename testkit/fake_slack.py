@@ -34,6 +34,10 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {}
         # path -> list of (status, body, headers) answers to give before the normal one
         self.scripted: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        # path -> event: a call to it is recorded, then held unanswered until the event is
+        # set (at most 10 s); ``answered`` lists the held paths once they were answered
+        self.gates: dict[str, threading.Event] = {}
+        self.answered: list[str] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,6 +67,11 @@ class FakeSlack:
                                            auth=self.headers.get("Authorization")))
                     script = fake.scripted.get(path)
                     answer = script.pop(0) if script else None
+                    gate = fake.gates.get(path)
+                if gate is not None:
+                    gate.wait(10)
+                    with fake.lock:
+                        fake.answered.append(path)
                 if answer is not None:
                     status, payload, headers = answer
                 else:

@@ -85,9 +85,13 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.REJECT)
     def reject(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        # Slack takes a trigger_id for 3 s only: open the modal here, not behind the work
-        # queued after other acks (under load that wait outlived the trigger). Whether the
-        # request is still pending is checked next, and again when the reason is submitted.
+        # Slack takes a trigger_id for 3 s only: open the modal at once on the prompt pool,
+        # not behind the work queued after other acks (under load that wait outlived the
+        # trigger). Whether the request is still pending is checked next, and again when
+        # the reason is submitted.
+        services.right_after_ack(open_reject, body, client, respond)
+
+    def open_reject(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         request_id = _request_id(body)
         try:
             client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request_id))

@@ -65,7 +65,10 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.REQUEST_CHANGE)
     def request_change(ack: Ack, body: dict[str, Any], client: WebClient,
                        respond: Respond) -> None:
-        ack()
+        ack()  # the card's read and views.open run after the 200, at once (trigger: 3 s)
+        services.right_after_ack(open_for_card, body, client, respond)
+
+    def open_for_card(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         value = str((body.get("actions") or [{}])[0].get("value", ""))

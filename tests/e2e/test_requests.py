@@ -127,6 +127,22 @@ def test_reject_with_reason_via_modal(bot: Any) -> None:
     assert "REJECTED" in json.dumps(bot.slack.wait_for("/response/", 2)[1].body)
 
 
+def test_reject_click_is_acked_before_the_modal_call_returns(bot: Any) -> None:
+    """The 200 for the Reject click goes back while views.open is still waiting for Slack:
+    the modal is opened after the ack, at once, not on the click's own response path."""
+    request_id = _request(bot, f"delete users {demo.DEMO_USER_ID}")
+    gate = threading.Event()
+    bot.slack.gates["/api/views.open"] = gate
+    try:
+        assert bot.sender.click(ids.REJECT, request_id, user="U_BOB").status == 200
+        assert bot.slack.wait_for("/api/views.open")[0].body["view"]["private_metadata"] \
+            == request_id
+        assert "/api/views.open" not in bot.slack.answered  # still held when the 200 came
+    finally:
+        gate.set()
+    assert bot.services.requests.get(request_id).status.value == "PENDING"
+
+
 def test_stale_request_offers_rerequest(bot: Any) -> None:
     request_id = _request(bot, f"update users {demo.DEMO_USER_ID} set company=Acme")
     bot.services.client.update_item(
