@@ -70,6 +70,7 @@ class BreakGlass:
 
     if TYPE_CHECKING:  # provided by Requests
         def get(self, request_id: str) -> WriteRequest | None: ...
+        def of_this_stage(self, request_id: str, verb: str) -> WriteRequest: ...
         def _log(self, actor: str, action: str, req: WriteRequest, outcome: str) -> None: ...
         def _log_refusal(self, actor: str, action: str, request_id: str, why: str) -> None: ...
         def _committed_with(self, request_id: str, approver: str,
@@ -188,12 +189,7 @@ class BreakGlass:
 
     def _review(self, request_id: str, reviewer: str,
                 is_approver: Callable[[str], bool]) -> WriteRequest:
-        req = self.get(request_id)
-        if req is None:
-            raise Refused(f"no write request `{request_id}`")
-        if req.stage != self.store.stage:
-            raise Refused(f"request {req.id} is for stage `{req.stage or '?'}`; this bot serves "
-                          f"`{self.store.stage}`, so it cannot review it")
+        req = self.of_this_stage(request_id, "review")
         if not req.break_glass:
             raise Refused(f"request {req.id} is not a break-glass change, so there is nothing "
                           "to review (approve or reject a pending request instead)")

@@ -21,6 +21,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dynamo.audit import Audit
+from dynamo.errors import DdbBotError
 from dynamo.policy import Policy
 from dynamo.requests import quorum, undo
 from dynamo.requests.break_glass import BreakGlass
@@ -130,13 +131,20 @@ class Requests(Planner, BreakGlass):
         """The policy's approvers for this request where it names them, else DDB_BOT_APPROVERS."""
         return self.member(req.approvers, user) if req.approvers else is_approver(user)
 
-    def _load_pending(self, request_id: str) -> WriteRequest:
+    def of_this_stage(self, request_id: str, verb: str, error: type[DdbBotError] = Refused,
+                      missing: str = "") -> WriteRequest:
+        """The request, or ``error`` when there is none or it is another stage's: a bot
+        decides, reviews and undoes only the requests of the stage whose tables it serves."""
         req = self.get(request_id)
         if req is None:
-            raise Refused(f"no write request `{request_id}`")
+            raise error(f"no write request `{request_id}`{missing}")
         if req.stage != self.store.stage:
-            raise Refused(f"request {req.id} is for stage `{req.stage or '?'}`; this bot serves "
-                          f"`{self.store.stage}`, so it cannot decide it")
+            raise error(f"request {req.id} is for stage `{req.stage or '?'}`; this bot serves "
+                        f"`{self.store.stage}`, so it cannot {verb} it")
+        return req
+
+    def _load_pending(self, request_id: str) -> WriteRequest:
+        req = self.of_this_stage(request_id, "decide")
         if req.status is not Status.PENDING:
             who = f" by <@{req.decided_by}>" if req.decided_by else ""
             raise Refused(f"request {req.id} is already {req.status.value}{who}; nothing changed")

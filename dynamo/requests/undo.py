@@ -58,12 +58,7 @@ def _day(ts: int) -> str:
 def plan_undo(reqs: Requests, source_id: str, requester: str, **kw: Any) -> WriteRequest:
     """The PENDING request that reverses ``source_id``; ``PlanError`` says why not."""
     source_id = source_id.strip()
-    src = reqs.get(source_id)
-    if src is None:
-        raise PlanError(f"no write request `{source_id}`; nothing to undo")
-    if src.stage != reqs.store.stage:
-        raise PlanError(f"request {src.id} is for stage `{src.stage or '?'}`; this bot serves "
-                        f"`{reqs.store.stage}`, so it cannot undo it")
+    src = reqs.of_this_stage(source_id, "undo", PlanError, "; nothing to undo")
     if src.kind in (Kind.GSI_CREATE, Kind.GSI_DELETE):
         opposite = "delete" if src.kind is Kind.GSI_CREATE else "create"
         raise PlanError(f"index changes are not undone: request the opposite "

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from dynamo.audit_export import read_records, to_export
 from dynamo.requests.break_glass import REASON_MAX
 from dynamo.store import deserialize_item
 from testkit import STAGE, race, scan_all
+from testkit.race import hold_first
 
 STATE = f"mfh-{STAGE}-ddb-bot"
 HELPER = demo.DEMO_HELPER_ID
@@ -334,27 +333,11 @@ def test_review_of_something_else_is_refused_clearly(bg: Any) -> None:
     assert without_audit(scan_all(bg.client)) == before
 
 
-def _hold_first(n: int) -> Callable[..., None]:
-    """A botocore hook holding the first ``n`` calls until all ``n`` are there."""
-    barrier = threading.Barrier(n, timeout=15)
-    seen = [0]
-    lock = threading.Lock()
-
-    def hold(**_kw: Any) -> None:
-        with lock:
-            seen[0] += 1
-            first = seen[0] <= n
-        if first:
-            barrier.wait()
-
-    return hold
-
-
 def test_two_reviewers_at_once_record_exactly_one_review(bg: Any) -> None:
     for _ in range(3):  # several rounds: the interleaving differs each time
         rid = _ran(bg)
         # both have read it unreviewed before either writes: DynamoDB's condition decides
-        hold = _hold_first(2)
+        hold = hold_first(2)
         bg.client.meta.events.register("before-call.dynamodb.UpdateItem", hold)
         try:
             results = race(2, lambda i, rid=rid: run(bg, ("U_BOB", "U_CAROL")[i], f"review {rid}"))

@@ -11,7 +11,6 @@ so a response short-circuited there is never retried.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -30,6 +29,7 @@ from commands.results import ErrorResult, RequestResult
 from dynamo import demo
 from dynamo.store import deserialize_item, serialize_item
 from testkit import REGION, STAGE, race, scan_all
+from testkit.race import hold_first
 from testkit.worlds import World, restorable_world, trimmed_demo
 
 STATE = f"mfh-{STAGE}-ddb-bot"
@@ -272,18 +272,7 @@ def _all_reach_the_transaction(ddb: Any, n: int) -> None:
     So every approval has read the request as PENDING before any of them commits: the
     race is decided by DynamoDB's conditions alone.
     """
-    barrier = threading.Barrier(n, timeout=15)
-    lock = threading.Lock()
-    seen = [0]
-
-    def hold(**_kw: Any) -> None:
-        with lock:
-            seen[0] += 1
-            first = seen[0] <= n
-        if first:
-            barrier.wait()
-
-    ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", hold)
+    ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", hold_first(n))
 
 
 def _exactly_one_executed(results: list[Any]) -> None:
