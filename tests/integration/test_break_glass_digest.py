@@ -4,7 +4,6 @@ posted exactly once per window; ``/ddb digest`` and the CLI dry run show the sam
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from bot.scheduler import digest_tick
 from commands import dispatch
 from commands.digest import DigestResult
 from dynamo.aws import dynamodb_client
-from testkit import REGION
+from testkit import REGION, race
 from testkit.fake_slack import FakeSlack
 from tests.integration import digest_data as data
 
@@ -41,18 +40,7 @@ def test_the_digest_has_a_review_section_and_is_posted_once(ddb: Any, slack: Fak
     data.seed(ddb)
     a, b = _replica(ddb, slack, tmp_path, True), _replica(ddb, slack, tmp_path, True)
     rid = dispatch(PUT, a[0].context("U_ONCALL", "C_OPS")).id
-    barrier = threading.Barrier(2)
-    outcomes: list[list[str]] = []
-
-    def fire(services: Any, client: Any) -> None:
-        barrier.wait()
-        outcomes.append(digest_tick(services, client, now=data.NOW))
-
-    threads = [threading.Thread(target=fire, args=r) for r in (a, b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = race(2, lambda i: digest_tick(*(a, b)[i], now=data.NOW))
     posts = slack.find("/api/chat.postMessage")
     assert len(posts) == 1 and len(outcomes) == 2
     text = json.dumps(posts[0].body, ensure_ascii=False)

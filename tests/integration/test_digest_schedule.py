@@ -4,7 +4,6 @@ the replicas, crashes, Slack 429s or DynamoDB faults; missed runs coalesce; the 
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from bot.scheduler import DIGEST_LEASE_SECONDS, digest_command, digest_tick, sta
 from dynamo.aws import dynamodb_client
 from dynamo.locks import WindowLocks
 from dynamo.schedule import iso
-from testkit import REGION
+from testkit import REGION, race
 from testkit.fake_slack import FakeSlack
 from tests.integration import digest_data as data
 
@@ -57,18 +56,7 @@ def test_two_replicas_firing_together_post_one_digest(ddb: Any, replica: Any,
                                                       slack: FakeSlack) -> None:
     data.seed(ddb)
     a, b = replica(own_client=True), replica(own_client=True)
-    barrier = threading.Barrier(2)
-    outcomes: list[list[str]] = []
-
-    def fire(services: Any, client: Any) -> None:
-        barrier.wait()
-        outcomes.append(digest_tick(services, client, now=data.NOW))
-
-    threads = [threading.Thread(target=fire, args=r) for r in (a, b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = race(2, lambda i: digest_tick(*(a, b)[i], now=data.NOW))
     assert len(outcomes) == 2
     posts = _posts(slack)
     assert len(posts) == 1, [c.path for c in slack.calls]
