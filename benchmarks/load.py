@@ -203,17 +203,26 @@ def run_rate(port: int, fake: FakeSlack, texts: list[str], rate: float, duration
 
 def capacity(port: int, fake: FakeSlack, texts: list[str], step_s: float,
              rates: list[float]) -> dict[str, Any]:
-    """Answers per second sustained while the answer p99 stays <= 1 s: rates are tried in
-    order until one misses (answer p99 over 1 s, ack p99 over Slack's 3 s, an error, a busy
-    or a missing answer). Answers are timed from when each request was due."""
+    """Answers per second sustained while the answer p99 stays <= 1 s, two ways. Rates are
+    tried in order until one misses: answer p99 over 1 s, ack p99 over Slack's 3 s, an
+    error or a request never answered. Answers are timed from when each request was due.
+
+    - ``capacity_answers_per_s`` (strict): the best step before the first "busy" answer;
+    - ``goodput_answers_per_s``: the best step counting only real answers, so an app that
+      tells the overflow "busy, try again" at once keeps counting what it still answers
+      in time; an app that queues everything has the same figure both ways."""
     steps = []
-    best = 0.0
+    strict = goodput = 0.0
+    refused = False
     for rate in rates:
         r = run_rate(port, fake, texts, rate, step_s)
         steps.append(r)
-        ok = (r["errors"] == 0 and r["busy"] == 0 and r["unanswered"] == 0
-              and r["trip_p99_ms"] <= 1000 and r["ack_p99_ms"] <= 3000)
-        if not ok:
+        timely = (r["errors"] == 0 and r["unanswered"] == 0 and r["trip_p99_ms"] <= 1000
+                  and r["ack_p99_ms"] <= 3000)
+        if not timely:
             break
-        best = max(best, r["answers_per_s"])
-    return {"capacity_answers_per_s": best, "steps": steps}
+        goodput = max(goodput, r["answers_per_s"])
+        refused = refused or r["busy"] > 0
+        if not refused:
+            strict = max(strict, r["answers_per_s"])
+    return {"capacity_answers_per_s": strict, "goodput_answers_per_s": goodput, "steps": steps}

@@ -21,7 +21,7 @@ from dynamo.requests import Requests
 from dynamo.store import Store
 
 log = logging.getLogger(__name__)
-WORKERS = 6
+WORKERS = 32  # DDB_BOT_WORKERS' default
 BUSY_TEXT = ("ddb-bot is busy right now and did not run this. Try again in a moment.")
 
 
@@ -153,7 +153,9 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, client: Any | None = None,
               web_client: Any | None = None) -> Services:
-        client = client or dynamodb_client(settings.aws_region, settings.aws_endpoint_url_dynamodb)
+        # every worker may hold a DynamoDB connection, besides the prompt pool and the digest
+        client = client or dynamodb_client(settings.aws_region, settings.aws_endpoint_url_dynamodb,
+                                           max_pool_connections=settings.ddb_bot_workers + 16)
         store = Store(client, settings.stage, read_cap=settings.ddb_bot_scan_cap)
         policy = load_policy(settings.ddb_bot_policy_file)  # validated with the settings
         access = Access(settings, web_client, policy=policy)
@@ -167,7 +169,7 @@ class Services:
                               policy=policy, member=access.member,
                               undo_days=settings.ddb_bot_undo_days),
             access=access,
-            work=WorkQueue(WORKERS, settings.ddb_bot_work_queue, settings.ddb_bot_work_max_wait),
+            work=WorkQueue(settings.ddb_bot_workers, settings.ddb_bot_work_queue, settings.ddb_bot_work_max_wait),
         )
 
     def context(self, user_id: str, channel_id: str | None = None, **kw: Any) -> Context:

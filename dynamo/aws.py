@@ -16,13 +16,14 @@ from botocore.config import Config
 
 
 def dynamodb_client(
-    region: str, endpoint_url: str | None = None, max_attempts: int = 6, **kwargs: Any
+    region: str, endpoint_url: str | None = None, max_attempts: int = 6,
+    max_pool_connections: int = 32, **kwargs: Any
 ) -> Any:
     config = Config(
         retries={"mode": "standard", "max_attempts": max_attempts},
         connect_timeout=3,
         read_timeout=10,
-        max_pool_connections=32,
+        max_pool_connections=max_pool_connections,
     )
     return boto3.session.Session().client(
         "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config, **kwargs

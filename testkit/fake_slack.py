@@ -38,6 +38,9 @@ class FakeSlack:
         # set (at most 10 s); ``answered`` lists the held paths once they were answered
         self.gates: dict[str, threading.Event] = {}
         self.answered: list[str] = []
+        # seconds each response_url call is held after it is recorded, before its 200: the
+        # round trip to hooks.slack.com that loopback lacks (benchmarks; 0 in tests)
+        self.response_latency = 0.0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,6 +71,8 @@ class FakeSlack:
                     script = fake.scripted.get(path)
                     answer = script.pop(0) if script else None
                     gate = fake.gates.get(path)
+                if fake.response_latency and path.startswith("/response/"):
+                    time.sleep(fake.response_latency)
                 if gate is not None:
                     gate.wait(10)
                     with fake.lock:

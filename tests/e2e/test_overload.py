@@ -107,6 +107,27 @@ def test_busy_approve_click_changes_nothing_and_says_so(make_bot: Any) -> None:
         bot.services.work.shutdown()
 
 
+def test_answers_waiting_on_slack_do_not_wait_for_each_other(make_bot: Any) -> None:
+    """A job mostly waits: on DynamoDB, then on Slack's response_url (~100 ms away from AWS,
+    <1 ms on loopback). Ten answers are all sent while Slack holds every one of them
+    unanswered, so the tenth person does not wait for nine round trips (DDB_BOT_WORKERS)."""
+    bot = make_bot(ddb_bot_workers=12)
+    gate = threading.Event()
+    bot.slack.gates["/response/r1"] = gate
+    try:
+        for _ in range(10):
+            assert bot.sender.slash(f"get users {demo.DEMO_USER_ID}").status == 200
+        held = bot.slack.wait_for("/response/r1", count=10)
+        assert not bot.slack.answered  # all ten in flight at Slack at once
+    finally:
+        gate.set()
+    deadline = time.monotonic() + 10
+    while len(bot.slack.answered) < 10:
+        assert time.monotonic() < deadline, bot.slack.answered
+        time.sleep(0.02)
+    assert all(demo.DEMO_EMAIL in json.dumps(call.body) for call in held)
+
+
 def test_work_queue_bounds_jobs_and_gives_places_back() -> None:
     queue = WorkQueue(workers=2, backlog=3, max_wait=60)
     gate = threading.Event()

@@ -15,7 +15,7 @@ VARS = (
     "DDB_BOT_ALLOWED_CHANNELS", "DDB_BOT_READERS", "DDB_BOT_REQUESTERS", "DDB_BOT_APPROVERS",
     "DDB_BOT_REQUEST_TTL", "DDB_BOT_DIGEST_CRON", "DDB_BOT_DIGEST_TZ", "DDB_BOT_DIGEST_CHANNEL",
     "DDB_BOT_FAILED_STATUSES", "DDB_BOT_SCAN_CAP", "DDB_BOT_COUNT_CAP", "DDB_BOT_LOG_LEVEL",
-    "DDB_BOT_POLICY_FILE",
+    "DDB_BOT_POLICY_FILE", "DDB_BOT_WORKERS",
 )
 
 
@@ -145,6 +145,9 @@ def test_overrides_as_arguments() -> None:
         ("DDB_BOT_SCAN_CAP", "0"),
         ("DDB_BOT_COUNT_CAP", "lots"),
         ("DDB_BOT_LOG_LEVEL", "chatty"),
+        ("DDB_BOT_WORKERS", "0"),
+        ("DDB_BOT_WORKERS", "257"),
+        ("DDB_BOT_WORKERS", "many"),
     ],
 )
 def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, var: str,
@@ -198,3 +201,18 @@ def test_bad_value_in_dotenv_names_the_variable(clean_env: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings()
     assert "AWS_REGION:" in str(err.value)
+
+
+def test_workers_size_the_work_queue_and_the_dynamodb_connection_pool(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.services import WORKERS, Services
+
+    assert load_settings().ddb_bot_workers == WORKERS == 32
+    monkeypatch.setenv("DDB_BOT_WORKERS", "3")
+    services = Services.build(load_settings())
+    try:
+        assert services.work.workers == 3
+        # each worker may hold a connection, besides the prompt pool and the digest's readers
+        assert services.client.meta.config.max_pool_connections == 3 + 16
+    finally:
+        services.shutdown()
