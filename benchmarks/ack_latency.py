@@ -12,9 +12,14 @@ is a local fake that timestamps arrivals. Phases (``--phases``, default all):
 - ``fixed``: an open loop at ``--rate`` signed ``/ddb get`` per second: ack percentiles,
   bot vs the no-op app;
 - ``capacity``: open loops at rising rates; capacity is the answers per second sustained
-  while the answer p99 (request → answer at response_url) stays <= 1 s, bot vs plain.
+  while the answer p99 (request → answer at response_url) stays <= 1 s, bot vs plain,
+  each rate offered to both (one after the other) before the next; strict (no "busy") and
+  goodput (real answers only). ``--slack-latency-ms`` holds each answer at the fake Slack
+  as long as the round trip to hooks.slack.com takes from AWS, which loopback lacks.
 
     python benchmarks/ack_latency.py [--duration 60] [--concurrency 20] [--rate 50]
+        [--phases trip,closed,fixed,capacity] [--step 8] [--rates 10,20,...] [--repeat 1]
+        [--slack-latency-ms 0]
 
 Prints tables and writes benchmarks/results/ack_latency.json.
 """
@@ -30,7 +35,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,6 +73,9 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
+PIDS: dict[int, int] = {}  # port -> pid of the app serving it
+
+
 @contextmanager
 def app(kind: str, env: dict[str, str]) -> Iterator[int]:
     """One app in its own process, on the bot's server; yields its port."""
@@ -78,9 +86,11 @@ def app(kind: str, env: dict[str, str]) -> Iterator[int]:
     line = proc.stdout.readline()
     if "READY" not in line:
         raise SystemExit(f"{kind} app did not start: {line}")
+    PIDS[port] = proc.pid
     try:
         yield port
     finally:
+        PIDS.pop(port, None)
         proc.terminate()
         proc.wait(10)
 
@@ -117,9 +127,12 @@ def main() -> None:
     ap.add_argument("--phases", default="trip,closed,fixed,capacity")
     ap.add_argument("--rates", default=",".join(map(str, CAPACITY_RATES)),
                     help="offered rates of the capacity steps, rising")
+    ap.add_argument("--slack-tls", action="store_true",
+                    help="the fake Slack serves HTTPS, as hooks.slack.com does (the apps trust "
+                         "its throwaway CA through SSL_CERT_FILE)")
     ap.add_argument("--repeat", type=int, default=1,
-                    help="capacity runs per app, the apps alternating (plain, bot, plain, ...); "
-                         "the ratio reported is the median run's")
+                    help="capacity runs; in each, every rate goes to plain then to bot before "
+                         "the next rate; the ratio reported is the median run's")
     ap.add_argument("--apps", default="noop,plain,bot", help="which apps to run (default all)")
     ap.add_argument("--slack-latency-ms", type=float, default=0,
                     help="hold each response_url call this long before its 200, as the round "
@@ -129,13 +142,15 @@ def main() -> None:
     APPS.intersection_update(args.apps.split(","))
 
     moto, moto_url = start_moto()
-    fake = FakeSlack().start()
+    fake = FakeSlack(tls=args.slack_tls).start()
     fake.response_latency = args.slack_latency_ms / 1000
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
            "AWS_ENDPOINT_URL_DYNAMODB": moto_url, "SLACK_BOT_TOKEN": "xoxb-bench",
            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
            "DDB_BOT_LOG_LEVEL": "WARNING"}
     env.pop("SLACK_APP_TOKEN", None)
+    if fake.ca_file:
+        env["SSL_CERT_FILE"] = fake.ca_file
     subprocess.run([sys.executable, "-m", "bot", "init", "--all"], env=env, cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
     subprocess.run([sys.executable, "-m", "bot", "seed"], env=env, cwd=ROOT, check=True,
@@ -164,9 +179,17 @@ def main() -> None:
         if "capacity" in phases:
             print("capacity", file=sys.stderr)
             rates = [float(r) for r in args.rates.split(",")]
-            runs = [_each(("plain", "bot"), env, fake, get, lambda p: capacity(
-                p, fake, get, args.step, rates)) for _ in range(args.repeat)]
-            res["capacity"] = {k: [run[k] for run in runs] for k in runs[0]}
+            kinds = [k for k in ("plain", "bot") if k in APPS]
+            runs = []
+            for _ in range(args.repeat):
+                with ExitStack() as stack:  # both apps up at once; only one is offered load
+                    ports = {k: stack.enter_context(app(k, env)) for k in kinds}
+                    for port in ports.values():
+                        run_load(port, fake, get, 2, 4)  # warm
+                    runs.append(capacity(ports, fake, get, args.step, rates,
+                                         {k: PIDS[p] for k, p in ports.items()}))
+                print("  paired run done", file=sys.stderr, flush=True)
+            res["capacity"] = {k: [run[k] for run in runs] for k in kinds}
     finally:
         fake.stop()
         moto.terminate()
@@ -205,9 +228,10 @@ def report(res: dict[str, Any]) -> None:
         print("Capacity (answers/s while answer p99 <= 1 s), steps:")
         by = res["capacity"]
         table(("run", "app", "offered/s", "answered", "busy", "unanswered", "errors", "answer p50 ms",
-               "answer p99 ms", "ack p99 ms", "send lag p99 ms"),
+               "answer p99 ms", "ack p99 ms", "send lag p99 ms", "app CPU ms/request"),
               [(n + 1, k, s["offered_rps"], s["answered"], s["busy"], s["unanswered"], s["errors"],
-                s["trip_p50_ms"], s["trip_p99_ms"], s["ack_p99_ms"], s["send_lag_p99_ms"])
+                s["trip_p50_ms"], s["trip_p99_ms"], s["ack_p99_ms"], s["send_lag_p99_ms"],
+                s.get("app_cpu_ms", float("nan")))
                for k, runs in by.items() for n, c in enumerate(runs) for s in c["steps"]])
         table(("run", "app", "capacity (strict) answers/s", "goodput capacity answers/s"),
               [(n + 1, k, c["capacity_answers_per_s"], c["goodput_answers_per_s"])

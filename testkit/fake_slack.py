@@ -1,12 +1,17 @@
 """A local fake of the Slack Web API and of response_url, as Bolt's own tests use.
 
 A threaded HTTP server on port 0 records every call (path, parsed body) and answers
-like Slack. Tests poll ``wait_for`` for work that finishes after the ack.
+like Slack. Tests poll ``wait_for`` for work that finishes after the ack. With
+``tls=True`` it serves HTTPS, as hooks.slack.com does, under a throwaway CA (trustme):
+clients trust ``ca_file`` (for another process: ``SSL_CERT_FILE``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,8 +33,9 @@ class Call(dict):
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = False) -> None:
         self.calls: list[Call] = []
+        self.connections = 0  # accepted connections (a kept-alive client opens few)
         self.lock = threading.Lock()
         self.usergroups: dict[str, list[str]] = {}
         # path -> list of (status, body, headers) answers to give before the normal one
@@ -51,6 +57,11 @@ class FakeSlack:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                with fake.lock:
+                    fake.connections += 1
+                super().setup()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -92,6 +103,20 @@ class FakeSlack:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "https" if tls else "http"
+        self.ca_file: str | None = None
+        if tls:
+            import trustme  # test-only dependency
+
+            ca = trustme.CA()
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+            # the handshake happens in each connection's own thread, on its first read
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
+            with tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=False) as f:
+                f.write(ca.cert_pem.bytes())
+            self.ca_file = f.name
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -103,13 +128,20 @@ class FakeSlack:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        if self.ca_file:
+            os.unlink(self.ca_file)
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
+        return f"{self.scheme}://127.0.0.1:{self.port}/api/"
 
     def response_url(self, name: str = "r1") -> str:
-        return f"http://127.0.0.1:{self.port}/response/{name}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/response/{name}"
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client context trusting this fake's CA (HTTPS only)."""
+        assert self.ca_file, "FakeSlack(tls=True) only"
+        return ssl.create_default_context(cafile=self.ca_file)
 
     # -- answers -----------------------------------------------------------------------
     def answer(self, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,27 @@ def test_same_message_as_bolts_respond(fake: FakeSlack) -> None:
     assert fake.find("/response/a")[-1].body == {"text": "whole", "delete_original": True}
 
 
+def test_over_https_one_tls_connection_serves_many_answers() -> None:
+    """hooks.slack.com is HTTPS: Bolt's Respond makes a TLS handshake for every answer, the
+    kept-alive one for the first only; the messages are the same."""
+    fake = FakeSlack(tls=True).start()
+    try:
+        url = fake.response_url("tls")
+        assert url.startswith("https://")
+        context = fake.client_context()
+        for _ in range(3):
+            Respond(response_url=url, ssl=context)(text="t", response_type="ephemeral")
+        assert fake.connections == 3
+        for _ in range(3):
+            resp = keep.KeepAliveRespond(response_url=url, ssl=context)(text="t", response_type="ephemeral")
+            assert resp.status_code == 200
+        assert fake.connections == 4
+        bodies = [c.body for c in fake.find("/response/tls")]
+        assert len(bodies) == 6 and all(b == bodies[0] for b in bodies)
+    finally:
+        fake.stop()
+
+
 class _Counting(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
