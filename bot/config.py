@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     ddb_bot_http_connection_limit: int = Field(1500, ge=10, le=20_000)
     ddb_bot_http_threads: int = Field(8, ge=1, le=64)
     # work after ack() runs on this many worker threads. A job mostly waits (DynamoDB, then
-    # Slack's response_url, ~100 ms away from AWS), so workers bound concurrency, not CPU
-    ddb_bot_workers: int = Field(32, ge=1, le=256)
+    # Slack's response_url, ~100 ms away from AWS), so workers bound concurrency; more than
+    # 16 measurably delayed acks under overload (GIL), see README *Benchmarks*
+    ddb_bot_workers: int = Field(16, ge=1, le=256)
     # at most this many wait for a worker, and none is admitted that
     # would wait longer than DDB_BOT_WORK_MAX_WAIT seconds; past that, "busy, try again"
     ddb_bot_work_queue: int = Field(100, ge=0, le=10_000)

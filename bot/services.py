@@ -21,7 +21,7 @@ from dynamo.requests import Requests
 from dynamo.store import Store
 
 log = logging.getLogger(__name__)
-WORKERS = 32  # DDB_BOT_WORKERS' default
+WORKERS = 16  # DDB_BOT_WORKERS' default
 BUSY_TEXT = ("ddb-bot is busy right now and did not run this. Try again in a moment.")
 
 

@@ -207,7 +207,7 @@ def test_workers_size_the_work_queue_and_the_dynamodb_connection_pool(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.services import WORKERS, Services
 
-    assert load_settings().ddb_bot_workers == WORKERS == 32
+    assert load_settings().ddb_bot_workers == WORKERS == 16
     monkeypatch.setenv("DDB_BOT_WORKERS", "3")
     services = Services.build(load_settings())
     try:
