@@ -228,10 +228,10 @@ def report(res: dict[str, Any]) -> None:
         print("Capacity (answers/s while answer p99 <= 1 s), steps:")
         by = res["capacity"]
         table(("run", "app", "offered/s", "answered", "busy", "unanswered", "errors", "answer p50 ms",
-               "answer p99 ms", "ack p99 ms", "send lag p99 ms", "app CPU ms/request"),
+               "answer p99 ms", "ack p99 ms", "send lag p99 ms", "app CPU ms/request", "app RSS MB"),
               [(n + 1, k, s["offered_rps"], s["answered"], s["busy"], s["unanswered"], s["errors"],
                 s["trip_p50_ms"], s["trip_p99_ms"], s["ack_p99_ms"], s["send_lag_p99_ms"],
-                s.get("app_cpu_ms", float("nan")))
+                s.get("app_cpu_ms", float("nan")), s.get("app_rss_mb", float("nan")))
                for k, runs in by.items() for n, c in enumerate(runs) for s in c["steps"]])
         table(("run", "app", "capacity (strict) answers/s", "goodput capacity answers/s"),
               [(n + 1, k, c["capacity_answers_per_s"], c["goodput_answers_per_s"])

@@ -212,6 +212,16 @@ def process_cpu_s(pid: int | None) -> float:
         return float("nan")
 
 
+def process_rss_mb(pid: int | None) -> float:
+    """A process's resident memory now, MB; NaN where /proc is absent."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        return kb / 1024
+    except (OSError, StopIteration, ValueError, IndexError):
+        return float("nan")
+
+
 class CapacitySearch:
     """Answers per second sustained while the answer p99 stays <= 1 s, two ways. Rates are
     offered in rising order until one misses: answer p99 over 1 s, ack p99 over Slack's 3 s,
@@ -233,6 +243,7 @@ class CapacitySearch:
         c0 = process_cpu_s(pid)
         r = run_rate(port, fake, texts, rate, step_s)
         r["app_cpu_ms"] = (process_cpu_s(pid) - c0) / max(1, r["requests"]) * 1000
+        r["app_rss_mb"] = process_rss_mb(pid)
         self.steps.append(r)
         if not (r["errors"] == 0 and r["unanswered"] == 0 and r["trip_p99_ms"] <= 1000
                 and r["ack_p99_ms"] <= 3000):
