@@ -3,8 +3,8 @@
 - ``model``      the stored request (``WriteRequest``, ``Status``, ``Kind``, ``Gsi``) and its
                  declarative item mapping
 - ``plan``       validate a change and freeze its before → after (``PlanError``)
-- ``execute``    ``Requests``: the state machine (approve / reject / expire) and the
-                 exactly-once transaction (``Refused``)
+- ``execute``    ``Requests``: the state machine (approve / reject / expire) (``Refused``)
+- ``transaction`` the approved change's exactly-once TransactWriteItems (or GSI change)
 - ``operations`` the data write / GSI change a request stands for
 - ``quorum``     N distinct approvals, as DynamoDB conditions
 - ``break_glass`` a change run at once by a policy ``break_glass`` member, reviewed after

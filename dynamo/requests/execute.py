@@ -6,19 +6,19 @@ still matching "before" for every touched attribute (and on its existence or abs
 the request's ``PENDING → EXECUTED`` conditioned on it still being pending and unexpired.
 Two approvers, a double click, a retried delivery or a restart can therefore never run a
 change twice. GSI changes cannot join a transaction: they move ``PENDING → EXECUTING``
-conditionally first. Every condition is built with boto3's ``Attr`` (``model.conditioned``);
-the writes themselves and the TransactWriteItems call are ``dynamo.requests.operations``.
+conditionally first (both: ``dynamo.requests.transaction``). Every condition is built
+with boto3's ``Attr`` (``model.conditioned``); the writes themselves and the
+TransactWriteItems call are ``dynamo.requests.operations``.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from dynamo.audit import Audit
 from dynamo.errors import DdbBotError
@@ -36,20 +36,16 @@ from dynamo.requests.model import (
     still_pending,
     to_item,
 )
-from dynamo.requests.operations import data_operation, gsi_params, transact
 from dynamo.requests.plan import Planner
 from dynamo.requests.refusal import Refused
-from dynamo.schema import resolve_table
-from dynamo.store import Store, StoreError, deserialize_item, serialize_item
+from dynamo.requests.transaction import Crossed, Execution
+from dynamo.store import Store, deserialize_item, serialize_item
 
 
-class _Crossed(Exception):
-    """The final approval's condition failed while the request is still pending: re-read."""
-
-
-class Requests(Planner, BreakGlass):
-    """The request store and state machine over the bot's state table (break-glass and its
-    review: ``dynamo.requests.break_glass``)."""
+class Requests(Planner, Execution, BreakGlass):
+    """The request store and state machine over the bot's state table (the approved change's
+    transaction: ``dynamo.requests.transaction``; break-glass and its review:
+    ``dynamo.requests.break_glass``)."""
 
     def __init__(self, store: Store, state_table: str, ttl_seconds: int,
                  clock: Callable[[], float] = time.time, audit: Audit | None = None,
@@ -188,7 +184,7 @@ class Requests(Planner, BreakGlass):
                 if req.kind in (Kind.GSI_CREATE, Kind.GSI_DELETE):
                     return self._run_gsi(req, approver, now)
                 return self._run_transaction(req, approver, now)
-            except _Crossed:
+            except Crossed:
                 continue
         raise Refused(f"request {request_id} is being decided by others right now; "
                       "look at its message and try again if it is still pending")
@@ -259,127 +255,6 @@ class Requests(Planner, BreakGlass):
         who = f" by <@{current.decided_by}>" if current.decided_by else ""
         raise Refused(f"request {current.id} is already {current.status.value}{who}; "
                       "nothing changed")
-
-    # -- execution -------------------------------------------------------------------------
-    def _run_transaction(self, req: WriteRequest, approver: str, now: int) -> WriteRequest:
-        table, full = resolve_table(req.table, self.store.stage)
-        try:  # a delete keeps what its undo needs; an undo of one puts secrets back
-            extra = undo.prepare(self, req, table, full, now)
-        except undo.Halt as halt:
-            return self._halt(req, approver, now, halt.status, halt.error)
-        data_op = data_operation(req, table, full, extra.also)
-        undo.merge_secrets(data_op, extra.merge)
-        # one token per approval attempt: its retries are idempotent, while another
-        # approver's (or a second click's) transaction is never taken for a replay. It is
-        # stored with EXECUTED, so a commit whose answer was lost can be recognised.
-        token = f"exec-{req.id}-{secrets.token_hex(4)}"
-        cond = still_pending(now) & quorum.final_condition(req, approver)
-        state_op = {"Update": {
-            "TableName": self.table,
-            "Key": state_key(req.id),
-            "UpdateExpression": "SET #st = :done, #db = :who, #da = :now, #tk = :tok, #ap = :all",
-            **conditioned(cond, {"#st": "status", "#db": "decided_by", "#da": "decided_at",
-                                 "#tk": "exec_token", "#ap": quorum.ATTR},
-                          {":done": Status.EXECUTED.value, ":who": approver, ":now": now,
-                           ":tok": token, ":all": quorum.with_approver(req, approver)}),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }}
-        try:
-            # the order is fixed: ``_cancelled`` reads reasons 0 (data) and 1 (request)
-            transact(self.client, [data_op, state_op, *extra.items], token)
-        except ClientError as exc:
-            # a retry of a transaction whose answer was lost (timeout, reset) fails its own
-            # conditions once the token is no longer remembered: this approval ran it
-            ours = self._committed_with(req.id, approver, token)
-            if ours is not None:
-                return ours
-            return self._cancelled(req, approver, now, exc)
-        except BotoCoreError as exc:
-            ours = self._committed_with(req.id, approver, token)
-            if ours is not None:
-                return ours
-            try:
-                current = self.get(req.id)
-                state = f"is {current.status.value}" if current else "is gone"
-            except (ClientError, BotoCoreError):
-                state = "could not be read (see /ddb history)"
-            # never "nothing changed": a commit still in flight may yet land
-            raise StoreError(f"DynamoDB did not answer the approval ({type(exc).__name__}); the "
-                             f"request {state}. Approve again to retry: it cannot run twice",
-                             type(exc).__name__) from exc
-        return self.get(req.id) or req
-
-    def _committed_with(self, request_id: str, approver: str, token: str) -> WriteRequest | None:
-        """The request, if this approver's transaction (``token``) executed it; else None."""
-        try:
-            current = self.get(request_id)
-        except (ClientError, BotoCoreError):
-            return None
-        if current and current.status is Status.EXECUTED and current.decided_by == approver \
-                and current.exec_token == token:
-            return current
-        return None
-
-    def _cancelled(self, req: WriteRequest, approver: str, now: int,
-                   exc: ClientError) -> WriteRequest:
-        """A transaction DynamoDB refused (not ours in the end): stale, decided or an error."""
-        code = exc.response.get("Error", {}).get("Code")
-        if code != "TransactionCanceledException":
-            raise StoreError(f"DynamoDB transaction failed: {code}: "
-                             f"{exc.response.get('Error', {}).get('Message')}", code) from exc
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-            # the request is no longer pending (someone else decided) or has expired
-            current = self.get(req.id)
-            if current and current.status is Status.PENDING:
-                if current.expires_at > now:
-                    raise _Crossed from None  # another approval landed first: decide again
-                self.expire(current)
-            return self._already(req.id)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            self._transition(req.id, Status.PENDING, {
-                "status": Status.STALE.value, "decided_by": approver, "decided_at": now,
-                "error": "the item changed since the preview; nothing was written"})
-            return self.get(req.id) or req
-        raise StoreError(f"DynamoDB transaction cancelled: {reasons}", code) from exc
-
-    def _halt(self, req: WriteRequest, approver: str, now: int, status: Status,
-              error: str) -> WriteRequest:
-        """End a request that must not run (found before its transaction); nothing written."""
-        if not self._transition(req.id, Status.PENDING, {
-                "status": status.value, "decided_by": approver, "decided_at": now,
-                "error": error, quorum.ATTR: quorum.with_approver(req, approver)},
-                unexpired_at=now, also=quorum.final_condition(req, approver)):
-            current = self.get(req.id)
-            if current and current.status is Status.PENDING and current.expires_at > now:
-                raise _Crossed
-            return self._already(req.id)
-        return self.get(req.id) or req
-
-    def _run_gsi(self, req: WriteRequest, approver: str, now: int) -> WriteRequest:
-        if not self._transition(req.id, Status.PENDING,
-                                {"status": Status.EXECUTING.value, "decided_by": approver,
-                                 "decided_at": now,
-                                 quorum.ATTR: quorum.with_approver(req, approver)},
-                                unexpired_at=now, also=quorum.final_condition(req, approver)):
-            current = self.get(req.id)
-            if current and current.status is Status.PENDING and current.expires_at > now:
-                raise _Crossed
-            return self._already(req.id)
-        _, full = resolve_table(req.table, self.store.stage)
-        assert req.gsi is not None
-        try:
-            self.client.update_table(**gsi_params(full, req.gsi, req.kind))
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            self._transition(req.id, Status.EXECUTING, {
-                "status": Status.FAILED.value, "error": f"{err.get('Code')}: {err.get('Message')}"})
-        except BotoCoreError as exc:  # never left EXECUTING: the outcome is reported
-            self._transition(req.id, Status.EXECUTING, {
-                "status": Status.FAILED.value, "error": f"{type(exc).__name__}: {exc}"})
-        else:
-            self._transition(req.id, Status.EXECUTING, {"status": Status.EXECUTED.value})
-        return self.get(req.id) or req
 
     # -- plumbing ------------------------------------------------------------------------
     def _transition(self, request_id: str, expected: Status, fields: dict[str, Any],
