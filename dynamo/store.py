@@ -36,6 +36,16 @@ class StoreError(DdbBotError, RuntimeError):
     logged = True  # the service failed, not the input: worth a warning in the log
 
 
+ITEM_LIMIT_KB = 400  # DynamoDB's item size limit
+
+
+def item_too_large(exc: ClientError) -> bool:
+    """Whether DynamoDB refused a write because an item would pass its 400 KB limit."""
+    err = exc.response.get("Error", {})
+    return err.get("Code") == "ValidationException" and \
+        "item size has exceeded" in str(err.get("Message", "")).lower()
+
+
 @dataclass
 class Page:
     """One page of items plus what it cost and where the next page starts."""

@@ -33,9 +33,10 @@ from dynamo.redact import mask_text
 from dynamo.requests import undo
 from dynamo.requests.model import REQ_PK, Kind, Status, WriteRequest, conditioned, from_item, to_item
 from dynamo.requests.operations import data_operation, transact
+from dynamo.requests.plan import TOO_LARGE, PlanError
 from dynamo.requests.refusal import Refused
 from dynamo.schema import resolve_table
-from dynamo.store import StoreError, serialize_item
+from dynamo.store import StoreError, item_too_large, serialize_item
 
 if TYPE_CHECKING:
     from dynamo.audit import Audit
@@ -162,6 +163,8 @@ class BreakGlass:
         reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
         data_failed = code == "TransactionCanceledException" and reasons[:1] == [
             "ConditionalCheckFailed"] and reasons[1:2] != ["ConditionalCheckFailed"]
+        if item_too_large(exc):  # the request item holds the item's before: near 400 KB
+            raise PlanError(TOO_LARGE) from None
         if not data_failed:
             raise StoreError(f"DynamoDB refused the break-glass write: {code}: "
                              f"{exc.response.get('Error', {}).get('Message')}", code) from exc

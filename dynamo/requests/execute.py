@@ -36,10 +36,20 @@ from dynamo.requests.model import (
     still_pending,
     to_item,
 )
-from dynamo.requests.plan import Planner
+from dynamo.requests.plan import TOO_LARGE, PlanError, Planner
 from dynamo.requests.refusal import Refused
 from dynamo.requests.transaction import Crossed, Execution
-from dynamo.store import Store, deserialize_item, serialize_item
+from dynamo.store import Store, deserialize_item, item_too_large, serialize_item
+
+AUDIT_VALUE_MAX = 2000  # characters of one before/after value kept in an audit record
+
+
+def _audit_value(text: str) -> str:
+    """A preview value as the audit keeps it: whole up to ``AUDIT_VALUE_MAX`` characters (a
+    record is one item; the request item keeps the whole value while it is kept)."""
+    if len(text) <= AUDIT_VALUE_MAX:
+        return text
+    return f"{text[:AUDIT_VALUE_MAX]}… (+{len(text) - AUDIT_VALUE_MAX:,} characters)"
 
 
 class Requests(Planner, Execution, BreakGlass):
@@ -69,13 +79,19 @@ class Requests(Planner, Execution, BreakGlass):
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, req: WriteRequest) -> WriteRequest:
-        self.client.put_item(TableName=self.table, Item=serialize_item(to_item(req)),
-                             **conditioned(Attr("pk").not_exists()))
+        try:
+            self.client.put_item(TableName=self.table, Item=serialize_item(to_item(req)),
+                                 **conditioned(Attr("pk").not_exists()))
+        except ClientError as exc:
+            if item_too_large(exc):  # the request holds the item's before: near 400 KB
+                raise PlanError(TOO_LARGE) from None
+            raise
         self._log(req.requester, "request", req, "PENDING")
         return req
 
     def _log(self, actor: str, action: str, req: WriteRequest, outcome: str) -> None:
-        detail: dict[str, Any] = {"preview": [list(r) for r in req.preview()],
+        detail: dict[str, Any] = {"preview": [[a, _audit_value(b), _audit_value(c)]
+                                              for a, b, c in req.preview()],
                                   "table": req.table, "kind": req.kind.value, "key": req.key,
                                   "need": req.need, "approvals": list(req.approvals)}
         if req.reason:

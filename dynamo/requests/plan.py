@@ -15,12 +15,17 @@ from dynamo.errors import DdbBotError
 from dynamo.policy import Policy
 from dynamo.requests.model import Gsi, Kind, WriteRequest, new_request_id
 from dynamo.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table, resolve_table
-from dynamo.store import Store
+from dynamo.store import ITEM_LIMIT_KB, Store
 from dynamo.values import check_type
 
 
 class PlanError(DdbBotError, ValueError):
     """A change that must not be requested (bad attribute, missing item, ...)."""
+
+
+TOO_LARGE = (f"this change is too large to request: a request keeps the item's current values "
+             f"to check them when it is approved, and with them it would pass DynamoDB's "
+             f"{ITEM_LIMIT_KB} KB item limit. Nothing was requested")
 
 
 def _forbidden(table: Table, attrs: Iterable[str]) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from commands.results import ErrorResult
 from commands.writes import DELETE_USAGE, GSI_USAGE, PUT_USAGE, UPDATE_USAGE
+from dynamo.store import item_too_large
 from testkit import scan_all
-from tests.integration.writes.helpers import HELPER
+from tests.integration.writes.helpers import HELPER, audit, get_item, helper, put_item
 
 # == bad input: one clear message with the usage, and nothing written ===========================
 BAD_INPUT = [
@@ -97,3 +100,50 @@ def test_bad_pasted_write_is_refused_and_writes_nothing(
     assert fragment.lower() in res.message.lower(), res.message
     assert "update-item (write request)" in res.usage
     assert scan_all(ddb) == pristine
+
+
+# == items near DynamoDB's 400 KB limit =========================================================
+def _largest_helper(ddb: Any, helper_id: str) -> dict[str, Any]:
+    """A helper item as close to the 400 KB limit as DynamoDB (moto) accepts, found by
+    asking it, so the test does not depend on how the limit is counted."""
+    item = dict(helper(ddb) or {}, helper_id=helper_id)
+    for size in range(409_600, 390_000, -200):
+        try:
+            put_item(ddb, "helpers", dict(item, notes="n" * size))
+        except ClientError as exc:
+            assert item_too_large(exc), exc
+            continue
+        return dict(item, notes="n" * size)
+    raise AssertionError("no size fitted")
+
+
+def test_a_request_too_large_to_keep_is_refused_clearly_and_writes_nothing(
+        run: Any, ddb: Any) -> None:
+    big = _largest_helper(ddb, "helper-big")
+    before = scan_all(ddb)
+    res = run("U_A", "/ddb delete helpers helper-big")
+    assert isinstance(res, ErrorResult), res
+    assert "too large to request" in res.message and "400 KB" in res.message
+    assert res.usage == DELETE_USAGE
+    assert "internal error" not in res.message
+    assert scan_all(ddb) == before  # no request, no audit record, the item untouched
+    assert get_item(ddb, "helpers", {"helper_id": "helper-big"}) == big
+
+
+def test_a_large_value_is_kept_whole_by_the_request_and_cut_in_the_audit(
+        run: Any, ddb: Any, services: Any) -> None:
+    """A request of an item of 300 KB runs; each of its audit records stays small (a record
+    per step would otherwise repeat the whole value), and says how much it left out."""
+    item = dict(helper(ddb) or {}, helper_id="helper-wide", notes="w" * 300_000)
+    put_item(ddb, "helpers", item)
+    res = run("U_A", "/ddb delete helpers helper-wide")
+    assert res.ok, res
+    assert services.requests.get(res.id).before["notes"] == "w" * 300_000
+    assert run("U_B", f"/ddb approve {res.id}").ok
+    assert get_item(ddb, "helpers", {"helper_id": "helper-wide"}) is None
+    records = [r for r in audit(ddb) if r["request_id"] == res.id]
+    assert [r["outcome"] for r in records] == ["PENDING", "EXECUTED"]
+    for record in records:
+        notes = next(row for row in record["detail"]["preview"] if row[0] == "notes")
+        assert notes[1] == "w" * 2000 + "… (+298,000 characters)"
+        assert len(json.dumps(record, default=str)) < 10_000
