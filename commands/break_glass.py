@@ -35,9 +35,35 @@ def reason_of(opts: Options, usage: str) -> str | None:
     """The break-glass reason given with the option (None: no break-glass); a missing,
     empty or overlong reason is a usage error."""
     raw = opts.get(OPTION)
-    if raw is None:
-        return None
-    reason = " ".join(str(raw).split())
+    return None if raw is None else _checked(str(raw), usage)
+
+
+def take_reason(args: list[str], usage: str) -> tuple[list[str], str | None]:
+    """``args`` without ``--break-glass <reason>`` (or ``--break-glass=<reason>``), and the
+    reason: for a pasted ``aws dynamodb`` write, whose own flags the aws CLI's rules parse."""
+    rest: list[str] = []
+    reason: str | None = None
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word == OPTION or word.startswith(OPTION + "="):
+            if reason is not None:
+                raise CommandError(f"{OPTION} is given twice", usage)
+            if word == OPTION:
+                raw = args[i + 1] if i + 1 < len(args) else ""
+                i += 2
+            else:
+                raw = word.split("=", 1)[1]
+                i += 1
+            reason = _checked(raw, usage)
+            continue
+        rest.append(word)
+        i += 1
+    return rest, reason
+
+
+def _checked(raw: str, usage: str) -> str:
+    reason = " ".join(raw.split())
     if not reason or reason.startswith("--"):
         raise CommandError(f'{OPTION} needs a reason, in quotes: {OPTION} "why this cannot '
                            'wait for an approval"', usage)

@@ -20,7 +20,7 @@ from importlib import import_module
 from typing import Any
 
 from commands.awscli.flags import GLOBAL, OP_FLAGS, READ_OPS, WRITE_OPS, split_op, usage
-from commands.registry import Context, command
+from commands.registry import CommandError, Context, command
 from commands.results import Result
 
 USAGE = usage()
@@ -64,11 +64,16 @@ def aws(args: list[str], ctx: Context) -> Result:
     use #name/:value placeholders, and writes (update-item, delete-item, put-item)
     become approval requests.
     """
+    from commands import break_glass as bg
     from commands.awscli.call import parse_call
     from commands.awscli.reads import run
     from commands.awscli.writes import write
 
+    args, reason = bg.take_reason(args, USAGE)
     call = parse_call(args, ctx)
     if call.op in WRITE_OPS:
-        return write(call, ctx)
+        return write(call, ctx, reason)
+    if reason is not None:
+        raise CommandError(f"{bg.OPTION} runs a write at once (update-item, delete-item, "
+                           f"put-item); `{call.op}` only reads", USAGE)
     return run(call, ctx)

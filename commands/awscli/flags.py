@@ -81,6 +81,8 @@ def usage() -> str:
         shown = ("--no-paginate" if f == "--paginate" else f for f in flags)
         lines.append(f"  {op} ({kind}): {' '.join(shown)}")
     lines.append(f"  every op: {' '.join(GLOBAL)}  (--region must be this bot's)")
+    lines.append('  writes also: --break-glass "<reason>"  (runs at once if the policy lets you; '
+                 'reviewed after)')
     lines.append("  as the aws CLI: every page is read (up to the bot's cap) unless --max-items, "
                  "--limit or --no-paginate; --query is JMESPath over the typed response; "
                  "--key / --item / --expression-attribute-values take JSON or the CLI's shorthand")

@@ -14,6 +14,7 @@ from commands.awscli.flags import usage
 from commands.input_checks import check_write_values
 from commands.registry import CommandError, Context
 from commands.results import Result
+from dynamo.requests import Kind
 
 USAGE = usage()
 
@@ -85,8 +86,10 @@ def parse_update_expression(call: AwsCall) -> tuple[dict[str, Any], list[str]]:
     return set_, remove
 
 
-def write(call: AwsCall, ctx: Context) -> Result:
-    """Plan the pasted write as a request; the runbook's command runs only once approved."""
+def write(call: AwsCall, ctx: Context, break_glass: str | None = None) -> Result:
+    """Plan the pasted write as a request; the runbook's command runs only once approved.
+    With a ``--break-glass`` reason it runs at once instead, if the caller may break glass
+    (``commands.break_glass``), and waits for a review."""
     from commands.writes import requests_of, submit
 
     requests = requests_of(ctx)
@@ -111,11 +114,14 @@ def write(call: AwsCall, ctx: Context) -> Result:
         check_write_values(set_)
         assert key is not None
         return submit(ctx, lambda: requests.plan_update(
-            table, key, set_, remove, ctx.user_id, touch=False, **common), USAGE)
+            table, key, set_, remove, ctx.user_id, touch=False, **common), USAGE,
+            (break_glass, Kind.UPDATE, table))
     if call.op == "delete-item":
         assert key is not None
-        return submit(ctx, lambda: requests.plan_delete(table, key, ctx.user_id, **common), USAGE)
+        return submit(ctx, lambda: requests.plan_delete(table, key, ctx.user_id, **common), USAGE,
+                      (break_glass, Kind.DELETE, table))
     assert call.item is not None
     item = {call.table.canonical(k): v for k, v in call.item.items()}
     check_write_values(item)
-    return submit(ctx, lambda: requests.plan_put(table, item, ctx.user_id, **common), USAGE)
+    return submit(ctx, lambda: requests.plan_put(table, item, ctx.user_id, **common), USAGE,
+                  (break_glass, Kind.PUT, table))

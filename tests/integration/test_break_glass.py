@@ -410,3 +410,54 @@ def test_audit_export_shows_break_glass_and_the_reason(bg: Any, capsys: Any) -> 
     assert records[1]["request_id"] == rid and records[0]["request_id"] is None
     assert ("enabled", "true", "false") in [(c["attribute"], c["before"], c["after"])
                                             for c in records[1]["change"]]
+
+
+# == pasted aws dynamodb writes =================================================================
+PASTED = ("aws dynamodb update-item --table-name mfh-dev-helpers "
+          f"--key '{{\"helper_id\":{{\"S\":\"{HELPER}\"}}}}' --update-expression \"SET #e = :e\" "
+          "--expression-attribute-names '{\"#e\":\"enabled\"}' "
+          "--expression-attribute-values '{\":e\":{\"BOOL\":false}}' --region us-west-2")
+
+
+@pytest.mark.parametrize("where", ["end", "start", "equals"])
+def test_a_pasted_runbook_write_with_break_glass_runs_at_once(bg: Any, where: str) -> None:
+    text = {"end": f"/ddb {PASTED} {BG}",
+            "start": f"/ddb aws {BG} {PASTED.removeprefix('aws ')}",
+            "equals": f"/ddb {PASTED} --break-glass='INC-42: runaway helper'"}[where]
+    done = ran(run(bg, "U_ONCALL", text))
+    assert helper(bg)["enabled"] is False
+    item = request_item(bg, done.id)
+    assert item["break_glass"] is True and item["break_glass_reason"] == "INC-42: runaway helper"
+    assert item["text"] == text  # the command as typed
+    assert [(r["action"], r["outcome"]) for r in audit(bg) if r["request_id"] == done.id] == \
+        [("break-glass", "EXECUTED")]
+
+
+def test_a_pasted_break_glass_write_by_a_non_member_is_refused_and_runs_nothing(bg: Any) -> None:
+    before = scan_all(bg.client)
+    res = run(bg, "U_BOB", f"/ddb {PASTED} {BG}")
+    assert isinstance(res, ErrorResult) and "break" in res.message.lower(), res
+    assert without_audit(scan_all(bg.client)) == without_audit(before)
+    assert [r["action"] for r in audit(bg)][-1:] == ["break-glass refused"]
+
+
+@pytest.mark.parametrize(("tail", "fragment"), [
+    ("--break-glass", "needs a reason"),
+    ('--break-glass "a" --break-glass "b"', "twice"),
+    (f'--break-glass "{"x" * (REASON_MAX + 1)}"', "characters"),
+])
+def test_a_bad_break_glass_on_a_pasted_write_is_a_usage_error(bg: Any, tail: str,
+                                                              fragment: str) -> None:
+    before = scan_all(bg.client)
+    res = run(bg, "U_ONCALL", f"/ddb {PASTED} {tail}")
+    assert isinstance(res, ErrorResult) and fragment in res.message, res
+    assert "--break-glass" in res.usage
+    assert scan_all(bg.client) == before
+
+
+def test_break_glass_on_a_pasted_read_is_refused(bg: Any) -> None:
+    before = scan_all(bg.client)
+    res = run(bg, "U_ONCALL", "/ddb aws dynamodb get-item --table-name mfh-dev-helpers "
+              f"--key '{{\"helper_id\":{{\"S\":\"{HELPER}\"}}}}' {BG}")
+    assert isinstance(res, ErrorResult) and "only reads" in res.message, res
+    assert scan_all(bg.client) == before
