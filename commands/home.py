@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from commands.break_glass import reviewable_by
+from commands.break_glass import LISTED, reviewable_by
 from commands.registry import Context
 from commands.results import RequestResult
 from dynamo.audit import AuditRecord
@@ -53,6 +53,8 @@ class HomeData:
     to_review_total: int = 0
     mine: list[RequestResult] = field(default_factory=list)
     mine_total: int = 0
+    # this person's own break-glass changes nobody has reviewed yet (they may not review them)
+    mine_unreviewed: list[RequestResult] = field(default_factory=list)
     activity: list[AuditRecord] = field(default_factory=list)
     tables: list[TableStatus] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -121,6 +123,8 @@ def home_data(ctx: Context) -> HomeData:
                 if data.can_approve and access is not None else []
             data.to_review = [RequestResult.of(r) for r in review[:SHOWN]]
             data.to_review_total = len(review)
+            data.mine_unreviewed = [RequestResult.of(r) for r in requests.needs_review(LISTED)
+                                    if r.decided_by == ctx.user_id][:SHOWN]
             data.activity = requests.audit.recent(ACTIVITY)
         except (StoreError, ClientError, BotoCoreError) as exc:
             log.warning("home of %s: requests unavailable: %s", ctx.user_id, exc)

@@ -102,8 +102,12 @@ def render_home(d: HomeData) -> dict[str, Any]:
     if d.can_approve:
         blocks += home_review_blocks(d.to_review, d.to_review_total)
     blocks += [DividerBlock(), _header("Your open requests")]
-    if not d.mine:
+    if not d.mine and not d.mine_unreviewed:
         blocks.append(_context("You have no open write requests."))
+    for r in d.mine_unreviewed:
+        blocks.append(_section(f":rotating_light: *{escape(r.id)}* {escape(cut(r.change, 300, None))}"
+                               f"\nyou ran it {when(r.decided_at)} with --break-glass; waiting "
+                               "for someone else's review"))
     for r in d.mine:
         blocks.append(_request(r, actor_line=False))
     if d.mine_total > len(d.mine):

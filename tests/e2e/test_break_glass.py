@@ -105,6 +105,9 @@ def test_break_glass_posts_loudly_is_listed_and_reviewed_with_the_button(bgbot: 
     assert _buttons(home)[ids.REVIEW] == rid
     own = _home(bot, "U_DAVE")  # the executor may not review their own
     assert ids.REVIEW not in _buttons(own)
+    # but sees it among their open requests, waiting for someone else's review
+    assert f"*{rid}*" in json.dumps(own) and "waiting for someone else's review" in json.dumps(own)
+    assert "You have no open write requests" not in json.dumps(own)
 
     # the executor's click is refused; nothing is recorded
     bot.sender.click(ids.REVIEW, rid, user="U_DAVE", channel="C_APPROVALS")
@@ -130,6 +133,7 @@ def test_break_glass_posts_loudly_is_listed_and_reviewed_with_the_button(bgbot: 
     _settle(bot)
     assert bot.services.requests.get(rid).reviewed_by == "U_BOB"
     assert ids.REVIEW not in _buttons(_home(bot, "U_ERIN"))
+    assert "waiting for someone else's review" not in json.dumps(_home(bot, "U_DAVE"))
     # nobody is DMed about a break-glass change (the executor was answered directly)
     assert not [c for c in bot.slack.find("/api/chat.postMessage")
                 if str(c.body.get("channel", "")).startswith("U")]
