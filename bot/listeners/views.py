@@ -91,5 +91,8 @@ def register(app: App, services: Services) -> None:
         if errors or not isinstance(result, RequestResult):
             ack(response_action="errors", errors=errors or {"set": "could not request it"})
             return
-        ack()
-        handle_result(services, client, DirectMessage(client, user), result, channel)
+        ack()  # closes the modal: the request is stored; posting it waits for Slack
+        # after the 200, at once on the prompt pool (never refused: the request exists and
+        # must be posted; the work queue could say "busy" with nobody to tell)
+        services.right_after_ack(handle_result, services, client, DirectMessage(client, user),
+                                 result, channel)

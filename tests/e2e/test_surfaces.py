@@ -6,6 +6,7 @@ requests into the served app and the fake Web API.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -321,6 +322,26 @@ def test_modal_submit_creates_a_request_posted_for_approval(bot: Any) -> None:
     # both homes are refreshed after the decision
     _publishes(bot, "U_BOB")
     _publishes(bot, "U_ALICE", 2)
+
+
+def test_modal_submit_is_answered_before_the_request_is_posted(bot: Any) -> None:
+    """The submission's answer closes the modal while chat.postMessage still waits for Slack:
+    planning and storing the request stay on the response path (their errors go back in
+    it), posting it runs after the 200."""
+    gate = threading.Event()
+    bot.slack.gates["/api/chat.postMessage"] = gate
+    try:
+        resp = _submit(bot, table="helpers", key=demo.DEMO_HELPER_ID, set_="enabled=false",
+                       channel="C_REQS")
+        assert resp.status == 200 and not resp.body
+        held = bot.slack.wait_for("/api/chat.postMessage")[0].body
+        assert "/api/chat.postMessage" not in bot.slack.answered  # still held when the 200 came
+        request_id = dict(_buttons(held["blocks"]))[ids.APPROVE]
+        assert bot.services.requests.get(request_id).status.value == "PENDING"
+    finally:
+        gate.set()
+    dm = bot.slack.wait_for("/api/chat.postMessage", where=lambda c: c.body["channel"] == "U_ALICE")
+    assert request_id in _text(dm[0].body)
 
 
 def test_request_change_button_opens_a_prefilled_modal(bot: Any) -> None:
