@@ -14,6 +14,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from commands import break_glass as bg
 from commands.input_checks import check_write_values
 from commands.parse import ATTR_NAME, parse_key
 from commands.registry import CommandError, Context, dispatch, tokenize
@@ -23,6 +24,7 @@ from dynamo.schema import SchemaError, Table
 from dynamo.values import ValueTypeError, typed_value
 
 FIELDS = ("table", "key", "set", "remove")
+BREAK_GLASS_FIELD = "break_glass"  # shown only to members of the policy's break_glass list
 ERROR_MAX = 280  # Slack shows inline errors under a field; keep them readable
 _SEPARATORS = re.compile(r"[\s,]+")
 
@@ -35,6 +37,7 @@ class ChangeForm:
     key: str = ""
     set: str = ""
     remove: str = ""
+    break_glass: str = ""  # a reason: run at once and be reviewed after (commands.break_glass)
 
 
 def _cut(message: str) -> str:
@@ -127,12 +130,16 @@ def command_text(form: ChangeForm, ctx: Context) -> tuple[str | None, dict[str, 
         words += ["set", *sets]
     if removes:
         words += ["remove", *removes]
+    if form.break_glass.strip():
+        words += [bg.OPTION, form.break_glass]
     return " ".join(shlex.quote(w) for w in words), {}
 
 
 def _field_of(error: ErrorResult, form: ChangeForm) -> str:
     """Which field a planner's refusal belongs to (the item, access, or the change)."""
     message = error.message
+    if form.break_glass.strip() and ("break_glass" in message or "break-glass" in message):
+        return BREAK_GLASS_FIELD
     if message.startswith("no item with") or ("key" in message and "missing" in message):
         return "key"
     if "DDB_BOT_" in message or "not enabled in this channel" in message:

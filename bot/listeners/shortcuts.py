@@ -68,4 +68,5 @@ def register(app: App, services: Services) -> None:
     @app.global_shortcut(ids.CHANGE_SHORTCUT)
     def change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        services.right_after_ack(open_change_modal, services, client, body.get("trigger_id"))
+        services.right_after_ack(open_change_modal, services, client, body.get("trigger_id"),
+                                 body["user"]["id"])

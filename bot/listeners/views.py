@@ -30,20 +30,24 @@ from bot.services import Services
 from commands import dispatch
 from commands.change import key_text, submit
 from commands.results import ItemsResult, RequestResult
+from dynamo.requests import Kind
 from dynamo.schema import BY_SHORT
 
 log = logging.getLogger(__name__)
 
 
-def open_change_modal(services: Services, client: WebClient, trigger_id: str | None, *,
-                      table: str | None = None, key: str = "", channel: str | None = None) -> None:
-    """Open the modal (prefilled when ``table`` / ``key`` are given)."""
+def open_change_modal(services: Services, client: WebClient, trigger_id: str | None,
+                      user: str, *, table: str | None = None, key: str = "",
+                      channel: str | None = None) -> None:
+    """Open the modal (prefilled when ``table`` / ``key`` are given); a member of the
+    policy's ``break_glass`` list also gets the break-glass reason field."""
     if not trigger_id:
         return
     ask = not services.settings.ddb_bot_approval_channel
+    may_break_glass = services.requests.break_glass_denial(user, Kind.UPDATE) is None
     try:
-        client.views_open(trigger_id=trigger_id,
-                          view=change_modal(table=table, key=key, channel=channel, ask_channel=ask))
+        client.views_open(trigger_id=trigger_id, view=change_modal(
+            table=table, key=key, channel=channel, ask_channel=ask, break_glass=may_break_glass))
     except SlackApiError as exc:  # an expired trigger (over 3 s) is the usual cause
         log.warning("views.open for the change modal failed: %s", exc.response.get("error"))
 
@@ -76,7 +80,7 @@ def register(app: App, services: Services) -> None:
         if isinstance(found, str):
             respond(response_type="ephemeral", replace_original=False, text=found)
             return
-        open_change_modal(services, client, body.get("trigger_id"), table=found[0],
+        open_change_modal(services, client, body.get("trigger_id"), user, table=found[0],
                           key=found[1], channel=channel)
 
     @app.view(ids.CHANGE_MODAL)
@@ -85,7 +89,7 @@ def register(app: App, services: Services) -> None:
         user = body["user"]["id"]
         form, channel = read_change(view)
         form = replace(form, key=clean_paste(form.key), set=clean_paste(form.set),
-                       remove=clean_paste(form.remove))
+                       remove=clean_paste(form.remove), break_glass=clean_paste(form.break_glass))
         channel = services.settings.ddb_bot_approval_channel or channel
         result, errors = submit(form, services.context(user, channel))
         if errors or not isinstance(result, RequestResult):

@@ -26,13 +26,17 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.render import ids
-from commands.change import FIELDS, ChangeForm
+from commands.change import BREAK_GLASS_FIELD, FIELDS, ChangeForm
 from dynamo.schema import TABLES
 
 TABLE_BLOCK, KEY_BLOCK, SET_BLOCK, REMOVE_BLOCK = FIELDS
 CHANNEL_BLOCK = "channel"
 ACTION = {TABLE_BLOCK: "table_select", KEY_BLOCK: "key_input", SET_BLOCK: "set_input",
-          REMOVE_BLOCK: "remove_input", CHANNEL_BLOCK: "channel_select"}
+          REMOVE_BLOCK: "remove_input", CHANNEL_BLOCK: "channel_select",
+          BREAK_GLASS_FIELD: "break_glass_input"}
+BREAK_GLASS_HINT = ("Only for an incident that cannot wait: with a reason the change runs at "
+                    "once, is posted loudly and waits for someone else's review. Leave it "
+                    "empty to ask for approval.")
 KEY_HINT = ("As in /ddb: <pk>, <pk> <sk> (user-accounts), attr=value ..., or JSON like "
             '{"user_id":"user:..."}')
 SET_HINT = ("One attr=value per line. Values are typed from the declared schema; maps and "
@@ -45,11 +49,12 @@ def _option(short: str) -> Option:
 
 
 def change_modal(*, table: str | None = None, key: str = "", channel: str | None = None,
-                 ask_channel: bool = True) -> dict[str, Any]:
+                 ask_channel: bool = True, break_glass: bool = False) -> dict[str, Any]:
     """The modal, prefilled with ``table`` / ``key`` when opened from an item card.
 
     ``ask_channel`` adds "Post the request in" (when no DDB_BOT_APPROVAL_CHANNEL is set);
     it starts on ``channel`` or, for the global shortcut, the conversation being viewed.
+    ``break_glass`` adds an optional break-glass reason (for members of the policy's list).
     """
     options = [_option(t.short) for t in TABLES]
     initial = next((o for o in options if o.value == table), None)
@@ -87,6 +92,13 @@ def change_modal(*, table: str | None = None, key: str = "", channel: str | None
             block_id=CHANNEL_BLOCK, label=PlainTextObject(text="Post the request in"),
             hint=PlainTextObject(text="Where a second person can see and approve it."),
             element=select))
+    if break_glass:
+        blocks.append(InputBlock(
+            block_id=BREAK_GLASS_FIELD, optional=True,
+            label=PlainTextObject(text="Break-glass reason (runs at once)"),
+            hint=PlainTextObject(text=BREAK_GLASS_HINT),
+            element=PlainTextInputElement(action_id=ACTION[BREAK_GLASS_FIELD], max_length=500,
+                                          placeholder=PlainTextObject(text="INC-42: …"))))
     view = View(type="modal", callback_id=ids.CHANGE_MODAL,
                 title=PlainTextObject(text="Request a change"),
                 submit=PlainTextObject(text="Request"), close=PlainTextObject(text="Cancel"),
@@ -108,7 +120,8 @@ def read_change(view: dict[str, Any]) -> tuple[ChangeForm, str | None]:
     table = (option.get("value") if isinstance(option, dict) else None) or ""
     form = ChangeForm(table=str(table), key=str(value(KEY_BLOCK).get("value") or ""),
                       set=str(value(SET_BLOCK).get("value") or ""),
-                      remove=str(value(REMOVE_BLOCK).get("value") or ""))
+                      remove=str(value(REMOVE_BLOCK).get("value") or ""),
+                      break_glass=str(value(BREAK_GLASS_FIELD).get("value") or ""))
     channel = value(CHANNEL_BLOCK).get("selected_conversation")
     if not channel:
         try:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.render import ids
+from bot.render.modals import ACTION
 from dynamo import demo
 from testkit import scan_all
 
@@ -191,3 +192,81 @@ def test_non_member_is_refused_and_nothing_is_written_or_posted(bgbot: Any) -> N
     assert bot.services.requests.list() == []
     refused = [r for r in bot.services.requests.audit.recent(10) if r.action == "break-glass refused"]
     assert [r.actor for r in refused] == ["U_ONCALL", "U_ALICE"]
+
+
+# == the change modal ===========================================================================
+def _shortcut(bot: Any, user: str) -> dict[str, Any]:
+    """``user`` opens the change modal from the global shortcut; the view the bot opened."""
+    bot.slack.clear()
+    assert bot.sender.interact({
+        "type": "shortcut", "callback_id": ids.CHANGE_SHORTCUT, "team": {"id": "T1"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+        "trigger_id": "trigger-change", "action_ts": str(time.time()), "token": "legacy"}).status == 200
+    return bot.slack.wait_for("/api/views.open")[0].body["view"]
+
+
+def _submit(bot: Any, user: str, reason: str | None, set_: str = "enabled=false") -> Any:
+    """The modal submitted as Slack sends it: plain_text_input values as typed."""
+    values: dict[str, Any] = {
+        "table": {ACTION["table"]: {"type": "static_select", "selected_option": {
+            "value": "helpers", "text": {"type": "plain_text", "text": "helpers"}}}},
+        "key": {ACTION["key"]: {"type": "plain_text_input", "value": demo.DEMO_HELPER_ID}},
+        "set": {ACTION["set"]: {"type": "plain_text_input", "value": set_}},
+        "remove": {ACTION["remove"]: {"type": "plain_text_input", "value": None}},
+    }
+    if reason is not None:  # the field exists only in a member's modal; a forged one is sent anyway
+        values["break_glass"] = {ACTION["break_glass"]: {"type": "plain_text_input",
+                                                         "value": reason}}
+    return bot.sender.interact({
+        "type": "view_submission", "team": {"id": "T1"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T1"}, "api_app_id": "A1",
+        "trigger_id": "trigger-submit", "token": "legacy",
+        "view": {"id": "V1", "type": "modal", "callback_id": ids.CHANGE_MODAL,
+                 "private_metadata": '{"c": ""}', "state": {"values": values}}})
+
+
+def test_a_member_breaks_glass_from_the_change_modal(bgbot: Any) -> None:
+    bot = bgbot
+    view = _shortcut(bot, "U_ONCALL")
+    field = next(b for b in view["blocks"] if b.get("block_id") == "break_glass")
+    assert field["optional"] is True and "runs at once" in field["label"]["text"]
+    assert "break_glass" not in {b.get("block_id") for b in _shortcut(bot, "U_ALICE")["blocks"]}
+
+    # & < > arrive as typed in a plain_text_input (no escaping there)
+    resp = _submit(bot, "U_ONCALL", REASON)
+    assert resp.status == 200 and not resp.body  # the modal closes
+    posted = bot.slack.wait_for("/api/chat.postMessage",
+                                where=lambda c: c.body.get("channel") == "C_APPROVALS")[0].body
+    rid = _buttons(posted)[ids.REVIEW]
+    assert _helper(bot)["enabled"] == {"BOOL": False}  # ran at once
+    req = bot.services.requests.get(rid)
+    assert (req.status.value, req.break_glass, req.break_glass_reason, req.decided_by) == (
+        "EXECUTED", True, REASON, "U_ONCALL")
+    # the executor is told by DM (a submission has no response_url)
+    dm = bot.slack.wait_for("/api/chat.postMessage", where=lambda c: c.body.get("channel") == "U_ONCALL")
+    assert rid in json.dumps(dm[0].body)
+
+
+@pytest.mark.parametrize(("user", "reason", "fragment"), [
+    ("U_ALICE", "INC-42: forged field", "`break_glass` list"),  # not a member: a forged field
+    ("U_ONCALL", "x" * 501, "501 characters"),
+])
+def test_a_refused_break_glass_in_the_modal_is_a_field_error_and_writes_nothing(
+        bgbot: Any, user: str, reason: str, fragment: str) -> None:
+    bot = bgbot
+    before = scan_all(bot.services.client)
+    resp = _submit(bot, user, reason)
+    assert resp.status == 200
+    answer = json.loads(resp.body)
+    assert answer["response_action"] == "errors" and fragment in answer["errors"]["break_glass"]
+    assert _without_audit(scan_all(bot.services.client)) == _without_audit(before)
+    assert not bot.slack.find("/api/chat.postMessage")
+
+
+def test_an_empty_break_glass_reason_asks_for_approval_as_before(bgbot: Any) -> None:
+    bot = bgbot
+    assert _submit(bot, "U_ONCALL", "  ").status == 200
+    posted = bot.slack.wait_for("/api/chat.postMessage",
+                                where=lambda c: c.body.get("channel") == "C_APPROVALS")[0].body
+    assert ids.APPROVE in _buttons(posted) and ids.REVIEW not in _buttons(posted)
+    assert _helper(bot)["enabled"] == {"BOOL": True}  # waits for a second person
