@@ -126,9 +126,13 @@ def review_items(requests: WriteRequests | None, limit: int = LISTED) -> list[Re
 
 
 def reviewable_by(requests: WriteRequests, user: str, is_approver: Callable[[str], bool],
-                  limit: int = LISTED) -> list[WriteRequest]:
-    """Those ``user`` may review: not their own, and they may approve that kind of change."""
-    return [r for r in requests.needs_review(limit)
+                  limit: int = LISTED,
+                  unreviewed: list[WriteRequest] | None = None) -> list[WriteRequest]:
+    """Those ``user`` may review: not their own, and they may approve that kind of change.
+    ``unreviewed``: the needs-review list when the caller has read it already (one query)."""
+    if unreviewed is None:
+        unreviewed = requests.needs_review(limit)
+    return [r for r in unreviewed
             if r.decided_by != user and requests.may_decide(r, user, is_approver)]
 
 

@@ -119,11 +119,13 @@ def home_data(ctx: Context) -> HomeData:
             data.to_approve_total = len(others)
             data.mine = [RequestResult.of(r) for r in mine[:SHOWN]]
             data.mine_total = len(mine)
-            review = reviewable_by(requests, ctx.user_id, access.is_approver) \
+            unreviewed = requests.needs_review(LISTED)  # one query for both lists below
+            review = reviewable_by(requests, ctx.user_id, access.is_approver,
+                                   unreviewed=unreviewed) \
                 if data.can_approve and access is not None else []
             data.to_review = [RequestResult.of(r) for r in review[:SHOWN]]
             data.to_review_total = len(review)
-            data.mine_unreviewed = [RequestResult.of(r) for r in requests.needs_review(LISTED)
+            data.mine_unreviewed = [RequestResult.of(r) for r in unreviewed
                                     if r.decided_by == ctx.user_id][:SHOWN]
             data.activity = requests.audit.recent(ACTIVITY)
         except (StoreError, ClientError, BotoCoreError) as exc:

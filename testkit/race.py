@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -24,6 +25,26 @@ def hold_first(n: int) -> Callable[..., None]:
             barrier.wait()
 
     return hold
+
+
+@contextmanager
+def once_before(client: Any, operation: str, action: Callable[[], object]) -> Iterator[list[str]]:
+    """Run ``action()`` once, right before the first ``operation`` call (e.g.
+    ``"TransactWriteItems"``) the code under test makes: someone else's write landing
+    between its read and its write. Yields a list that holds one entry once it ran."""
+    fired: list[str] = []
+    event = f"before-call.dynamodb.{operation}"
+
+    def hook(**_kw: Any) -> None:
+        if not fired:
+            fired.append(operation)
+            action()
+
+    client.meta.events.register(event, hook)
+    try:
+        yield fired
+    finally:
+        client.meta.events.unregister(event, hook)
 
 
 def race(n: int, work: Callable[[int], Any]) -> list[Any]:

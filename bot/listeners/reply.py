@@ -25,6 +25,11 @@ def reply_payload(services: Services, user_id: str, text: str, result: Result,
     return {"response_type": "ephemeral", **render_message(result, view_id=view_id)}
 
 
+def request_id_of(body: dict[str, Any]) -> str:
+    """The request id a clicked button carries (its value), at most a request id's length."""
+    return str((body.get("actions") or [{}])[0].get("value", ""))[:40]
+
+
 def busy_reply(respond: Respond) -> Callable[[], object]:
     """The "busy, try again" answer at the response_url, beside (not over) the message
     that was clicked."""

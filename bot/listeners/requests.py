@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.listeners.home import refresh_homes
-from bot.listeners.reply import busy_dm, busy_reply
+from bot.listeners.reply import busy_dm, busy_reply, request_id_of
 from bot.listeners.review import handle_break_glass
 from bot.messaging.requests import post_request, sync_message
 from bot.render import ids
@@ -62,10 +62,6 @@ def handle_result(services: Services, client: WebClient, respond: Respond,
     refresh_homes(services, client, result.requester, result.decided_by)
 
 
-def _request_id(body: dict[str, Any]) -> str:
-    return str((body.get("actions") or [{}])[0].get("value", ""))[:40]
-
-
 def register(app: App, services: Services) -> None:
     @app.action(ids.APPROVE)
     def approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -75,7 +71,7 @@ def register(app: App, services: Services) -> None:
     def run_approve(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
         ctx = services.context(user, body.get("channel", {}).get("id"))
-        result = dispatch(f"approve {_request_id(body)}", ctx)
+        result = dispatch(f"approve {request_id_of(body)}", ctx)
         if isinstance(result, RequestResult):
             handle_result(services, client, respond, result, ctx.channel_id)
         else:
@@ -92,7 +88,7 @@ def register(app: App, services: Services) -> None:
         services.right_after_ack(open_reject, body, client, respond)
 
     def open_reject(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        request_id = _request_id(body)
+        request_id = request_id_of(body)
         try:
             client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request_id))
         except SlackApiError as exc:
@@ -134,7 +130,7 @@ def register(app: App, services: Services) -> None:
 
     def run_rerequest(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
-        old = services.requests.get(_request_id(body))
+        old = services.requests.get(request_id_of(body))
         if old is None or not old.text:
             respond(response_type="ephemeral", replace_original=False,
                     text="That request cannot be repeated; run the command again.")

@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.home import refresh_homes
-from bot.listeners.reply import busy_reply
+from bot.listeners.reply import busy_reply, request_id_of
 from bot.messaging.break_glass import post_break_glass, review_homes
 from bot.messaging.requests import sync_message
 from bot.render import ids
@@ -44,7 +44,7 @@ def register(app: App, services: Services) -> None:
 
     def run_review(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
-        request_id = str((body.get("actions") or [{}])[0].get("value", ""))[:40]
+        request_id = request_id_of(body)
         ctx = services.context(user, body.get("channel", {}).get("id"))
         result = dispatch(f"review {request_id}", ctx)
         if not isinstance(result, RequestResult):

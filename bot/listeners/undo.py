@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.listeners.reply import busy_reply, reply_payload
+from bot.listeners.reply import busy_reply, reply_payload, request_id_of
 from bot.listeners.requests import handle_result
 from bot.render import ids
 from bot.services import Services
@@ -28,7 +28,7 @@ def register(app: App, services: Services) -> None:
 
     def run_undo(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
-        source = str((body.get("actions") or [{}])[0].get("value", ""))[:40]
+        source = request_id_of(body)
         ctx = services.context(user, body.get("channel", {}).get("id"))
         text = f"undo {source}"
         result = dispatch(text, ctx)

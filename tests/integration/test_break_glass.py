@@ -19,7 +19,7 @@ from dynamo.audit_export import read_records, to_export
 from dynamo.requests.break_glass import REASON_MAX
 from dynamo.store import deserialize_item
 from testkit import STAGE, race, scan_all
-from testkit.race import hold_first
+from testkit.race import hold_first, once_before
 
 STATE = f"mfh-{STAGE}-ddb-bot"
 HELPER = demo.DEMO_HELPER_ID
@@ -208,14 +208,12 @@ def test_a_bad_plan_is_still_a_usage_error_and_runs_nothing(bg: Any) -> None:
 
 # == the item changed between the preview and the write =======================================
 def test_item_changed_between_plan_and_write_is_stale_and_writes_nothing(bg: Any) -> None:
-    def meddle(**_kw: Any) -> None:  # someone else's write lands after our preview was read
-        bg.client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", meddle)
-        bg.client.update_item(TableName=f"mfh-{STAGE}-helpers", Key=HELPER_KEY,
-                              UpdateExpression="SET description = :d",
-                              ExpressionAttributeValues={":d": {"S": "changed meanwhile"}})
-
-    bg.client.meta.events.register("before-call.dynamodb.TransactWriteItems", meddle)
-    result = run(bg, "U_ONCALL", f"update helpers {HELPER} set description=mine {BG}")
+    # someone else's write lands after our preview was read
+    with once_before(bg.client, "TransactWriteItems", lambda: bg.client.update_item(
+            TableName=f"mfh-{STAGE}-helpers", Key=HELPER_KEY, UpdateExpression="SET description = :d",
+            ExpressionAttributeValues={":d": {"S": "changed meanwhile"}})) as fired:
+        result = run(bg, "U_ONCALL", f"update helpers {HELPER} set description=mine {BG}")
+    assert fired
     assert isinstance(result, RequestResult) and result.status == "STALE", result
     assert "changed between the preview and the write; nothing was written" in (result.error or "")
     assert helper(bg)["description"] == "changed meanwhile"

@@ -17,6 +17,7 @@ from dynamo import demo
 from dynamo.requests.undo import DAY, UNDO_PK
 from dynamo.store import serialize_item
 from testkit import race, scan_all
+from testkit.race import once_before
 from tests.integration.writes.helpers import (
     FAKE_NOW,
     HELPER,
@@ -269,18 +270,9 @@ def test_change_racing_the_undos_approval_wins_and_the_undo_is_stale(
     """The other change lands between the approval's read and its transaction."""
     src = _done(run, f"/ddb put platforms {json.dumps(NEW_PLAT)}")
     undo = created(run("U_C", f"/ddb undo {src.id}"))
-    fired: list[str] = []
-
-    def meanwhile(**_kw: Any) -> None:
-        if not fired:
-            fired.append("x")
-            put_item(ddb, "platforms", {**NEW_PLAT, "name": "Pipedrive CRM"})
-
-    ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", meanwhile)
-    try:
+    with once_before(ddb, "TransactWriteItems", lambda: put_item(
+            ddb, "platforms", {**NEW_PLAT, "name": "Pipedrive CRM"})) as fired:
         done = approve(run, undo.id)
-    finally:
-        ddb.meta.events.unregister("before-call.dynamodb.TransactWriteItems", meanwhile)
     assert fired and done.status == "STALE"
     assert get_item(ddb, "platforms", {"platform_id": "plat-0100"}) == {
         **NEW_PLAT, "name": "Pipedrive CRM"}
@@ -308,18 +300,9 @@ def test_secret_changed_while_a_delete_runs_makes_it_stale_and_keeps_nothing(
         run: Any, ddb: Any, clock: Clock) -> None:
     """The kept image must be exact: each secret is pinned to what the delete read."""
     req = created(run("U_A", "/ddb delete platform-connection-auths auth-0001"))
-    fired: list[str] = []
-
-    def rotate(**_kw: Any) -> None:
-        if not fired:
-            fired.append("x")
-            put_item(ddb, "platform-connection-auths", {**_auth(ddb), "access_token": "rotated"})
-
-    ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", rotate)
-    try:
+    with once_before(ddb, "TransactWriteItems", lambda: put_item(
+            ddb, "platform-connection-auths", {**_auth(ddb), "access_token": "rotated"})) as fired:
         done = approve(run, req.id)
-    finally:
-        ddb.meta.events.unregister("before-call.dynamodb.TransactWriteItems", rotate)
     assert fired and done.status == "STALE"
     assert _auth(ddb)["access_token"] == "rotated"  # type: ignore[index]
     assert state_items(ddb, UNDO_PK) == []
