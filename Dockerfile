@@ -3,6 +3,9 @@
 #   docker run --env-file bot.env -p 3000:3000 ddb-bot
 # Runtime dependencies only (`pip install .`, no extras): moto, pytest and the other
 # test/demo tools are never in the image.
+# Closed by default: set DDB_BOT_READERS and DDB_BOT_APPROVERS (Slack user or user-group
+# ids); serve and socket stop at start while either is empty, unless
+# DDB_BOT_OPEN_ACCESS=true says the whole workspace is meant.
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

@@ -74,6 +74,7 @@ class Soak(Workload, Invariants):
                 "AWS_ENDPOINT_URL_DYNAMODB": moto_url, "SLACK_BOT_TOKEN": "xoxb-soak",
                 "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": self.slack.api_url,
                 "DDB_BOT_APPROVAL_CHANNEL": APPROVALS, "PYTHONFAULTHANDLER": "1",
+                "DDB_BOT_OPEN_ACCESS": "true",  # the whole workspace, said outright (bot.access)
                 "DDB_BOT_LOG_LEVEL": os.environ.get("DDB_BOT_LOG_LEVEL", "WARNING")}
         for var in ("SLACK_APP_TOKEN", "DDB_BOT_APPROVERS", "DDB_BOT_READERS",
                     "DDB_BOT_REQUESTERS", "DDB_BOT_ALLOWED_CHANNELS"):

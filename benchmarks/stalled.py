@@ -52,7 +52,8 @@ def main() -> None:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
            "AWS_ENDPOINT_URL_DYNAMODB": moto_url, "SLACK_BOT_TOKEN": "xoxb-bench",
            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, "PORT": str(port),
-           "DDB_BOT_LOG_LEVEL": "WARNING", "DDB_BOT_HTTP_IDLE_TIMEOUT": str(args.idle_timeout)}
+           "DDB_BOT_LOG_LEVEL": "WARNING", "DDB_BOT_HTTP_IDLE_TIMEOUT": str(args.idle_timeout),
+           "DDB_BOT_OPEN_ACCESS": "true"}  # the whole workspace, said outright (bot.access)
     env.pop("SLACK_APP_TOKEN", None)
     subprocess.run([sys.executable, "-m", "bot", "init", "--all"], env=env, cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)

@@ -108,7 +108,7 @@ def main() -> None:
     env.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                 "AWS_ENDPOINT_URL_DYNAMODB": url, "AWS_REGION": "us-west-2",
                 "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "bench-secret",
-                "SLACK_API_URL": "http://127.0.0.1:9/api/"})
+                "SLACK_API_URL": "http://127.0.0.1:9/api/", "DDB_BOT_OPEN_ACCESS": "true"})
     try:
         subprocess.run([sys.executable, "-m", "bot", "init"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)

@@ -3,6 +3,10 @@
 Entries are Slack user ids or user group ids (``S…``); groups are expanded with
 ``usergroups.users.list`` and cached for a few minutes. An empty list means anyone in
 the workspace (for approvers: anyone but the requester, which the state machine checks).
+Closed by default: ``serve`` and ``socket`` do not start while DDB_BOT_READERS or
+DDB_BOT_APPROVERS is empty unless DDB_BOT_OPEN_ACCESS=true says the whole workspace is
+meant (``closed_by_default``); then the log says so at start and ``/ddb help`` tells
+admins (``open_access_note``). The demo and the console are local and keep the open default.
 """
 
 from __future__ import annotations
@@ -19,6 +23,39 @@ from dynamo.policy import Policy
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300
 LOCAL_CHANNELS = {"CONSOLE"}
+
+
+def left_open(settings: Settings) -> list[tuple[str, str]]:
+    """(variable, what the whole workspace may then do) for each of DDB_BOT_READERS and
+    DDB_BOT_APPROVERS left empty."""
+    lists = (("DDB_BOT_READERS", settings.ddb_bot_readers,
+              "everyone in the workspace reads every table, PII included"),
+             ("DDB_BOT_APPROVERS", settings.ddb_bot_approvers,
+              "everyone in the workspace approves changes (never their own)"))
+    return [(name, what) for name, ids, what in lists if not ids]
+
+
+def closed_by_default(settings: Settings) -> str | None:
+    """Why ``serve`` / ``socket`` must not start (None: they may): an empty list opens the
+    bot to the whole workspace, which only DDB_BOT_OPEN_ACCESS=true may say is meant."""
+    empty = left_open(settings)
+    if not empty or settings.ddb_bot_open_access:
+        return None
+    names = " and ".join(name for name, _ in empty)
+    return (f"ddb-bot: {names} {'is' if len(empty) == 1 else 'are'} empty, so "
+            + "; ".join(what for _, what in empty) + ". Set "
+            + " and ".join(name for name, _ in empty)
+            + " to Slack user or user-group ids (U…, S…), or set DDB_BOT_OPEN_ACCESS=true if "
+            "the whole workspace is meant (README, Configuration).")
+
+
+def open_access_warning(settings: Settings) -> str | None:
+    """The start-up warning when DDB_BOT_OPEN_ACCESS=true leaves a list open (else None)."""
+    empty = left_open(settings)
+    if not empty or not settings.ddb_bot_open_access:
+        return None
+    return ("DDB_BOT_OPEN_ACCESS=true: " + "; ".join(f"{name} is empty, so {what}"
+                                                     for name, what in empty))
 
 
 class Access:
@@ -83,6 +120,15 @@ class Access:
         or an approver list of the approval policy."""
         return self.is_approver(user) or any(self._member(ids, user)
                                              for ids in self.policy.approver_lists())
+
+    def open_access_note(self, user: str) -> str | None:
+        """For someone who may approve (an admin): what DDB_BOT_OPEN_ACCESS=true opens to
+        the whole workspace; None for others, or when nothing is open."""
+        warning = open_access_warning(self.settings)
+        if warning is None or not self.may_approve_some(user):
+            return None
+        return (f":warning: {warning}. Name readers and approvers (Slack user or user-group "
+                "ids) to close it.")
 
     def shown(self, name: str, group: str, user: str, channel: str | None) -> bool:
         """Whether ``/ddb help`` lists command ``name`` to ``user``: only what they may run."""

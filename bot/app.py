@@ -12,18 +12,21 @@ from collections.abc import Callable
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
-from bot.listeners import register_listeners
+from bot import edge, metrics
+from bot.listeners import register_listeners, surfaces
 from bot.logs import ContextExecutor, dispatched, request_middleware
-from bot.messaging.client import web_client
+from bot.messaging.client import BotClient, web_client
 from bot.messaging.respond import KeepAliveRespond
 from bot.services import Services
+from bot.workspace import OneWorkspace
 
 log = logging.getLogger(__name__)
 
 
 class RequestMiddleware(Middleware):
-    """Every request: start its log line (``bot.logs.request_middleware``) and give it a
-    ``respond`` that keeps its connection alive (``bot.messaging.respond``).
+    """Every request: start its log line (``bot.logs.request_middleware``), give it a
+    ``respond`` that keeps its connection alive (``bot.messaging.respond``) and a Web API
+    client that escapes plain text (``bot.messaging.outbound``): both finish what they send.
 
     A ``Middleware`` subclass rather than a function: Bolt wraps a function middleware in
     one that inspects and injects its arguments on every request, which is CPU on the
@@ -32,9 +35,12 @@ class RequestMiddleware(Middleware):
     def process(self, *, req: BoltRequest, resp: BoltResponse,
                 next: Callable[[], BoltResponse]) -> BoltResponse | None:
         context = req.context
+        client = context.client  # Bolt's, built for this request
+        if client is not None and not isinstance(client, BotClient):
+            client = context["client"] = BotClient.like(client)
         url = context.response_url
         if url is not None and "respond" not in context:
-            client = context.client  # as Bolt's own: the Web API client's proxy and TLS
+            # as Bolt's own: the Web API client's proxy and TLS
             context["respond"] = KeepAliveRespond(
                 response_url=url, proxy=client.proxy if client else None,
                 ssl=client.ssl if client else None)
@@ -47,6 +53,10 @@ class DdbBotApp(App):
     With ``process_before_response`` the listener runs on the dispatching thread after the
     middleware chain, so no middleware can wrap it; ``dispatch`` (HTTP and Socket Mode both
     call it) can."""
+
+    # Bolt's authorization, replaced by one that calls auth.test off the request path
+    # (bot.edge); serve() starts its first auth.test once the port is open
+    authorization: edge.BackgroundAuthorization | None = None
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         try:
@@ -86,10 +96,20 @@ def build_app(services: Services, *, socket_mode: bool = False) -> App:
         # serve()/socket_mode() drain it on SIGTERM
         listener_executor=ContextExecutor(max_workers=5, thread_name_prefix="bolt-listener"),
     )
-    # one structured log line per request: what ran, for whom, outcome, ack and total time
-    app.middleware(RequestMiddleware())
+    # one structured log line per request: what ran, for whom, outcome, ack and total time;
+    # first after the signature check (either signing secret during a rotation), before
+    # authorization, which never calls Slack on a request's path (bot.edge)
+    previous = s.slack_signing_secret_previous
+    app.authorization = edge.install(
+        app, RequestMiddleware(), app.client,
+        None if socket_mode or s.slack_signing_secret is None else (
+            s.slack_signing_secret.get_secret_value(),
+            previous.get_secret_value() if previous else None))
+    # one workspace: a request from any other is refused before a listener reads anything
+    app.middleware(OneWorkspace(app.authorization))
     services.access.client = app.client  # user groups resolve through the same client
     register_listeners(app, services)
+    metrics.instrument(services, (ident for _kind, ident in surfaces(app)))
 
     @app.error
     def on_error(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse | None:

@@ -26,7 +26,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import metrics
 from dynamo.redact import REDACTED, mask_text
+from dynamo.schema import is_secret
 
 log = logging.getLogger("bot.requests")
 
@@ -50,7 +52,10 @@ class JsonFormatter(logging.Formatter):
         if isinstance(value, bool | int | float) or value is None:
             return value
         if isinstance(value, dict):
-            return {str(k): self._clean(v) for k, v in value.items()}
+            # what a secret's name holds (``client_secret``, ``password``) goes whole, at any
+            # depth; a count or flag under such a name (``secrets_tried``) is no secret
+            return {str(k): REDACTED if v and not isinstance(v, bool | int | float)
+                    and is_secret(str(k)) else self._clean(v) for k, v in value.items()}
         if isinstance(value, list | tuple | set | frozenset):
             return [self._clean(v) for v in value]
         return self._clean(str(value))
@@ -116,6 +121,7 @@ class RequestInfo:
             self.fields["target"] = name
         self.ack_ms: float | None = None
         self.failed = False
+        self.error: str | None = None  # the class of what failed in its work, if anything
         self._pending = 0
         self._lock = threading.Lock()
 
@@ -135,11 +141,16 @@ class RequestInfo:
         noted = fields.pop("outcome", "ok")  # dispatch's, when a command ran
         outcome = "exception" if self.failed else noted
         what = fields.get("command") or fields.get("target") or fields["kind"]
+        duration_ms = round((time.monotonic() - self.start) * 1000, 1)
+        if self.error:
+            fields["error"] = self.error
         log.info("%s %s %s", fields["kind"], what, outcome, extra={
             "request_id": self.id, **{k: v for k, v in fields.items() if v is not None},
             "outcome": outcome,
             "ack_ms": self.ack_ms,
-            "duration_ms": round((time.monotonic() - self.start) * 1000, 1)})
+            "duration_ms": duration_ms})
+        metrics.request_done(fields["kind"], fields.get("command"), fields.get("target"),
+                             outcome, self.ack_ms, duration_ms)
 
 
 CURRENT: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar(
@@ -156,6 +167,7 @@ def note_busy(capacity: int) -> int:
     with _busy_lock:
         _busy_total += 1
         total = _busy_total
+    metrics.busy()
     info = CURRENT.get()
     if info is not None:
         info.fields["outcome"] = "busy"
@@ -182,8 +194,9 @@ def bind(fn: Callable[[], Any]) -> Callable[[], Any]:
     def run() -> Any:
         try:
             return ctx.run(fn)
-        except BaseException:
+        except BaseException as exc:
             info.failed = True
+            info.error = type(exc).__name__
             raise
         finally:
             info.release()
@@ -213,6 +226,13 @@ def _timed_ack_class() -> type:
             if self._info.ack_ms is None:
                 self._info.ack_ms = round((time.monotonic() - self._info.start) * 1000, 1)
             return super().__call__(*args, **kwargs)
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> TimedAck:
+            """Bolt deep-copies a request for its lazy listeners (AWS Lambda): the copy
+            belongs to the same request, so it shares its ``RequestInfo`` (and its lock)."""
+            copied = TimedAck(self._info)
+            copied.response = self.response
+            return copied
 
     return TimedAck
 
@@ -244,6 +264,8 @@ def request_middleware(body: dict[str, Any], context: Any, next: Callable[[], An
     """Bolt global middleware: start tracking this request (see module docstring)."""
     kind, name = _describe(body if isinstance(body, dict) else {})
     info = RequestInfo(kind, context.get("user_id"), context.get("channel_id"), name)
+    if "signed_with" in context:  # which signing secret verified it (bot.edge)
+        info.fields["signed_with"] = context["signed_with"]
     CURRENT.set(info)  # this thread's context; Bolt's pool copies it (ContextExecutor)
     context["ack"] = _timed_ack_class()(info)
     from commands.registry import OBSERVE

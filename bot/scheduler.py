@@ -18,6 +18,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot import metrics
 from bot.config import Settings
 from bot.services import Services
 from dynamo.locks import POSTED, WindowLocks
@@ -119,6 +120,7 @@ def digest_tick(services: Services, client: Any, *, now: datetime | None = None,
             outcomes.append(f"{iso(window.end)}: more than {max_late} ago; next run covers it")
         else:
             outcomes.append(post_window(services, client, locks, channel, window))
+    metrics.digest_run(outcomes)  # ddb_bot_digest_runs_total{outcome}, _posts_total
     return outcomes
 
 

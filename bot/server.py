@@ -1,9 +1,12 @@
 """HTTP and Socket Mode entry points, served by waitress.
 
 HTTP mode is a WSGI app on waitress: ``POST /slack/events`` goes through Bolt's own WSGI
-adapter (``slack_bolt.adapter.wsgi``; Bolt verifies the signature and timestamp),
-``GET /healthz`` answers 200 while serving and 503 once draining. Socket Mode serves the
-same WSGI app without a Bolt app behind it, for its health endpoint.
+adapter (``slack_bolt.adapter.wsgi``; the signature and timestamp are verified by
+``bot.edge``), ``GET /healthz`` (liveness) answers 200 while serving and 503 once draining,
+``GET /readyz`` (readiness) also checks DynamoDB and Slack (``bot.health``, cached) and
+answers 503 naming what fails, ``GET /metrics`` is the Prometheus exposition
+(``bot.metrics``). Socket Mode serves the same WSGI app without a Bolt app behind it, for
+its health, readiness and metrics.
 
 Why waitress (see README, *Benchmarks*): it reads every request whole in one event-loop
 thread before a worker thread sees it, so a client that stalls mid-headers or mid-body
@@ -35,6 +38,8 @@ from bot.config import Settings
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from bot.health import Readiness
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -83,6 +88,8 @@ class SlackWSGI:
         self.draining = False
         self.closed = False
         self.health: Callable[[], bool] = lambda: not self.draining
+        # readiness: health, then the dependencies' checks (None: health alone)
+        self.readiness: Readiness | None = None
         self._in_flight = 0
         self._idle = threading.Condition()
 
@@ -97,6 +104,17 @@ class SlackWSGI:
             ok = self.health()
             return _respond(start_response, "200 OK" if ok else "503 Service Unavailable",
                             json.dumps({"ok": ok}), "application/json")
+        if path == "/readyz" and method in ("GET", "HEAD"):
+            ok, body = self.ready()
+            return _respond(start_response, "200 OK" if ok else "503 Service Unavailable",
+                            body, "application/json")
+        if path == "/metrics" and method in ("GET", "HEAD"):
+            from bot.metrics import exposition
+
+            data, content_type = exposition()
+            start_response("200 OK", [("Content-Type", content_type),
+                                      ("Content-Length", str(len(data)))])
+            return [data]
         if path != EVENTS_PATH or method != "POST" or self.slack is None:
             return _respond(start_response, "404 Not Found", "not found")
         if not self._enter():
@@ -105,6 +123,15 @@ class SlackWSGI:
             return self.slack(environ, start_response)
         finally:
             self._leave()
+
+    def ready(self) -> tuple[bool, str]:
+        """(ready, JSON body): not while stopping, nor while a dependency check fails."""
+        if not self.health():
+            return False, json.dumps({"ok": False, "failing": ["process: not serving (stopping "
+                                                            "or disconnected)"]})
+        if self.readiness is None:
+            return True, json.dumps({"ok": True, "failing": []})
+        return self.readiness.answer()
 
     def _enter(self) -> bool:
         with self._idle:
@@ -257,10 +284,12 @@ def wait_for_signal(stop: threading.Event, slice_s: float = 0.2) -> None:
 
 def serve(settings: Settings, host: str = "0.0.0.0") -> int:
     from bot.app import build_app
+    from bot.health import Readiness, probe_checks
 
     services = _services(settings)
     app = build_app(services)
     http = HttpServer(app, host, settings.port, Limits.of(settings))
+    http.wsgi.readiness = Readiness(lambda: probe_checks(settings))  # built on first use
     stop = threading.Event()
 
     def _shutdown(signum: int, _frame: Any) -> None:
@@ -276,6 +305,9 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> int:
                                     "http_threads": http.limits.threads,
                                     "idle_timeout_s": http.limits.idle_timeout,
                                     "connection_limit": http.limits.connections})
+    authorization = getattr(app, "authorization", None)
+    if authorization is not None:  # auth.test off the request path (bot.edge)
+        authorization.refresh()
     # the scheduler once the port is open: no request needs it, and its import
     # (APScheduler's background scheduler) and start would only delay readiness
     from bot.scheduler import start_scheduler
@@ -330,6 +362,9 @@ def socket_mode(settings: Settings, host: str = "0.0.0.0") -> int:
                         Limits(idle_timeout=limits.idle_timeout, connections=limits.connections,
                                threads=2))
     health.health = lambda: not stop.is_set() and handler.client.is_connected()
+    from bot.health import Readiness, probe_checks
+
+    health.wsgi.readiness = Readiness(lambda: probe_checks(settings))
     health.start()
 
     def _shutdown(signum: int, _frame: Any) -> None:

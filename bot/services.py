@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
@@ -53,6 +54,11 @@ class WorkQueue:
     def capacity(self) -> int:
         return self.workers + self.backlog
 
+    @property
+    def admitted(self) -> int:
+        """Jobs waiting or running now (the metrics' ``ddb_bot_work_queue_jobs``)."""
+        return self._admitted
+
     def expected_wait(self) -> float:
         """Seconds until a job admitted now would be done: its wait for a worker, then its run."""
         ahead = max(0, self._admitted + 1 - self.workers)
@@ -99,16 +105,58 @@ class WorkQueue:
         self._pool.shutdown(wait=wait)
 
 
+class AfterAck(enum.Enum):
+    """How the work after ``ack()`` runs: the one place that depends on where the bot runs.
+
+    Listeners never choose; they register through ``bot.listeners.acked`` (or call
+    ``Services.after_ack``), and this decides."""
+
+    # serve, socket: a long-lived process; the work goes to the bounded work queue (the busy
+    # answer when it is full), Slack calls with a trigger_id to the prompt pool
+    QUEUE = "queue"
+    # AWS Lambda: the process is frozen once the handler returned, so no thread may hold
+    # work. Bolt's lazy listeners run it in an asynchronous invocation of the function
+    # (bot.aws_lambda); inside that invocation nothing waits, and work runs at once.
+    LAZY = "lazy"
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    """A function's name for the log (never the repr of a partial: it holds the payload)."""
+    inner = getattr(fn, "func", fn)
+    return str(getattr(fn, "__name__", None) or getattr(inner, "__name__", type(fn).__name__))
+
+
 def _logged(fn: Callable[..., Any], args: tuple[Any, ...]) -> Callable[[], Any]:
     """``fn(*args)``, its failure logged with its traceback (nobody else sees it)."""
     def run() -> Any:
         try:
             return fn(*args)
         except Exception:
-            log.exception("work after ack failed in %s", getattr(fn, "__name__", fn))
+            log.exception("work after ack failed in %s", _name(fn))
             raise
 
     return run
+
+
+def _at_once(fn: Callable[..., Any], args: tuple[Any, ...]) -> Future[Any]:
+    """Run ``fn(*args)`` here and now; its outcome as a done Future (``AfterAck.LAZY``)."""
+    done: Future[Any] = Future()
+    try:
+        done.set_result(_logged(fn, args)())
+    except Exception as exc:
+        done.set_exception(exc)
+    return done
+
+
+def _report_schema_file(settings: Settings) -> None:
+    """Log, at start, each table or GSI that ``DDB_BOT_SCHEMA_FILE`` and the bot's declared
+    schema do not share (the file itself was validated with the settings)."""
+    if not settings.ddb_bot_schema_file:
+        return
+    from dynamo.schema_file import load_schema_file
+
+    for problem in load_schema_file(settings.ddb_bot_schema_file, settings.stage).mismatches():
+        log.warning("DDB_BOT_SCHEMA_FILE: %s", problem)
 
 
 @dataclass
@@ -127,12 +175,21 @@ class Services:
     # only), run at once after the 200 on a small pool of their own (``right_after_ack``)
     prompt: ThreadPoolExecutor = field(default_factory=lambda: ContextExecutor(
         max_workers=4, thread_name_prefix="ddb-prompt"))
+    # the seam: QUEUE in serve/socket (both pools above, threads started on first use),
+    # LAZY on AWS Lambda (neither pool is ever used: no thread outlives the handler)
+    after: AfterAck = AfterAck.QUEUE
 
     def after_ack(self, fn: Callable[..., Any], *args: Any,
                   busy: Callable[[], object]) -> Future[Any] | None:
         """Run ``fn`` in the work queue; a failure is logged with its traceback. When the
         queue is full, call ``busy`` here instead (it tells the person to try again),
-        count it in the logs, and return None."""
+        count it in the logs, and return None.
+
+        ``AfterAck.LAZY``: run it at once. On Lambda the ack never gets here (the listener
+        registered the work as a lazy listener, ``bot.listeners.acked``); work that queues
+        more work is already in its own invocation, where nothing waits for it."""
+        if self.after is AfterAck.LAZY:
+            return _at_once(fn, args)
         if not self.work.reserve():
             note_busy(self.work.capacity)
             try:
@@ -145,7 +202,10 @@ class Services:
 
     def right_after_ack(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run ``fn`` at once on the prompt pool, after the listener returned (so after the
-        200): a Slack call with a trigger_id, which the work queue could delay past its 3 s."""
+        200): a Slack call with a trigger_id, which the work queue could delay past its 3 s.
+        ``AfterAck.LAZY``: at once, as ``after_ack``."""
+        if self.after is AfterAck.LAZY:
+            return _at_once(fn, args)
         return self.prompt.submit(_logged(fn, args))  # ContextExecutor keeps the log context
 
     def shutdown(self) -> None:
@@ -155,12 +215,13 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, client: Any | None = None,
-              web_client: Any | None = None) -> Services:
+              web_client: Any | None = None, after: AfterAck = AfterAck.QUEUE) -> Services:
         # every worker may hold a DynamoDB connection, besides the prompt pool and the digest
         client = client or dynamodb_client(settings.aws_region, settings.aws_endpoint_url_dynamodb,
                                            max_pool_connections=settings.ddb_bot_workers + 16)
         store = Store(client, settings.stage, read_cap=settings.ddb_bot_scan_cap)
         policy = load_policy(settings.ddb_bot_policy_file)  # validated with the settings
+        _report_schema_file(settings)
         access = Access(settings, web_client, policy=policy)
         return cls(
             settings=settings,
@@ -173,6 +234,7 @@ class Services:
                               undo_days=settings.ddb_bot_undo_days),
             access=access,
             work=WorkQueue(settings.ddb_bot_workers, settings.ddb_bot_work_queue, settings.ddb_bot_work_max_wait),
+            after=after,
         )
 
     def context(self, user_id: str, channel_id: str | None = None, **kw: Any) -> Context:

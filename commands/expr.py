@@ -28,6 +28,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, In, Key, NotEquals
 
+from commands.parse import MAX_NESTING, too_deep
 from dynamo.errors import DdbBotError
 from dynamo.schema import Table
 from dynamo.values import typed_value
@@ -311,7 +312,11 @@ class Parser:
                 )
             self.used_values.add(tok.text)
             return self.values[tok.text]
-        return typed_value(self.table, path, tok.text)
+        value = typed_value(self.table, path, tok.text)
+        if too_deep(value):  # DynamoDB would refuse it; boto3's builder recurses a level
+            raise ExpressionError(f"the value compared with `{path}` nests maps and lists "
+                                  f"deeper than {MAX_NESTING} levels (DynamoDB's limit)")
+        return value
 
 
 def parse(

@@ -110,7 +110,7 @@ def home_data(ctx: Context) -> HomeData:
             pending = [r for r in requests.list(statuses=["PENDING"], limit=100)
                        if r.expires_at > now]
             # those this person may still approve: per the request's policy rule, not yet by them
-            others = [r for r in pending if r.requester != ctx.user_id
+            others = [r for r in pending if not r.asked_by(ctx.user_id)
                       and ctx.user_id not in r.approvals
                       and requests.may_decide(r, ctx.user_id, access.is_approver)] \
                 if data.can_approve and access is not None else []

@@ -2,6 +2,7 @@
 
 - ``--query`` JMESPath nested thousands of levels deep: the JMESPath parser and
   interpreter recurse once a level and would hit Python's recursion limit;
+- maps and lists in the values of writes nested past DynamoDB's 32 levels;
 - control characters in the values of writes: C0 controls other than tab, newline and
   carriage return, DEL, and C1 controls (U+0080–U+009F, among them the 8-bit CSI that
   starts an ANSI escape sequence, as ESC does in C0). Stored, they corrupt terminals and
@@ -15,6 +16,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from commands.parse import MAX_NESTING, too_deep
 from commands.registry import CommandError
 
 # nesting of --query: far beyond any real use, far below the recursion limit
@@ -70,7 +72,13 @@ def control_character(text: str) -> tuple[int, str] | None:
 
 
 def check_write_values(values: Mapping[str, Any], usage: str | None = None) -> None:
-    """Refuse a control character anywhere in the values (and map keys) of a write."""
+    """Refuse a control character anywhere in the values (and map keys) of a write, and
+    maps and lists nested deeper than DynamoDB stores (checked first, without recursing:
+    the checks after it, and boto3's serializer, recurse once a level)."""
+    for attr, value in values.items():
+        if too_deep(value):
+            raise CommandError(f"`{attr}` nests maps and lists deeper than {MAX_NESTING} "
+                               "levels (DynamoDB's limit). Nothing was requested.", usage)
     for attr, value in values.items():
         _check_value(str(attr), value, usage)
 

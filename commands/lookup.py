@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
 
 from commands.registry import CommandError, Context, command
 from commands.results import ErrorResult, Result, TableResult
@@ -52,6 +53,11 @@ _KINDS: tuple[tuple[str, str], ...] = (
     ("word", r"(?<![\w@.:/-])[A-Za-z][A-Za-z0-9-]{0,62}[A-Za-z0-9](?![\w@-])"),
 )
 _PATTERN = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _KINDS))
+# A URL's scheme, host and path (up to its query or fragment), trailing punctuation left
+# out: "see https://app.example.com/helpers/helper-0007." ends at the id.
+_URL = re.compile(r"(?<![\w.+-])[A-Za-z][A-Za-z0-9+.-]{0,31}://"
+                  r"(?:[^\s<>\"'`|?#]*[^\s<>\"'`|?#.,;:!)\]}])?")
+_SEGMENT = re.compile(r"[^/]+")
 
 LABELS = {
     "user_id": "user id", "email": "email", "uuid": "UUID", "account": "account",
@@ -131,17 +137,48 @@ class Lookup:
 
 
 # -- extraction -----------------------------------------------------------------------------
+def _path_segments(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """``text`` with each URL's scheme, host and path blanked out, and the path's segments
+    (percent-decoded) with where each starts.
+
+    A support link names its item in its path (``…/helpers/helper-0007``): each whole
+    segment that is an identifier counts. The host never does, and the rest of a path
+    (``/keap/`` without a scheme, a file path) stays out as before. A URL's query and
+    fragment stay in the text and are read like any text.
+    """
+    segments: list[tuple[int, str]] = []
+
+    def blank(m: re.Match[str]) -> str:
+        url = m.group()
+        path_at = url.find("/", url.index("://") + 3)
+        if path_at != -1:
+            for seg in _SEGMENT.finditer(url, path_at):
+                segments.append((m.start() + seg.start(), unquote(seg.group())))
+        return " " * len(url)
+
+    return _URL.sub(blank, text), segments
+
+
+def _found(text: str) -> list[tuple[int, str, str]]:
+    """(position, kind, value) of every candidate in ``text``: prose, then URL paths."""
+    prose, segments = _path_segments(text)
+    found = [(m.start(), m.lastgroup or "", m.group()) for m in _PATTERN.finditer(prose)]
+    for at, segment in segments:
+        m = _PATTERN.fullmatch(segment)
+        if m is not None:
+            found.append((at, m.lastgroup or "", m.group()))
+    return sorted(found)
+
+
 def extract(text: str, slugs: frozenset[str] = frozenset()) -> list[Identifier]:
     """Every distinct identifier in ``text``, in order of first appearance.
 
     Words count only when they are a known platform slug (case-insensitive), so prose
-    never turns into lookups.
+    never turns into lookups. In a URL only whole path segments count (``_path_segments``).
     """
     seen: set[tuple[str, str]] = set()
     out: list[Identifier] = []
-    for m in _PATTERN.finditer(text[:TEXT_MAX]):
-        kind = m.lastgroup or ""
-        value = m.group()
+    for _, kind, value in _found(text[:TEXT_MAX]):
         if kind == "word":
             if value.lower() not in slugs:
                 continue

@@ -166,7 +166,60 @@ def _numbers_as_text(v: Any) -> Any:
     return v
 
 
+# DynamoDB's own limits, checked before any work that grows with them: an item is at
+# most 400 KB, and maps and lists nest at most 32 levels. Typed JSON takes two JSON
+# levels a DynamoDB level (``{"M": {...}}``), plus one for the item or key object and
+# one for the innermost scalar's ``{"S": ...}``.
+MAX_VALUE_TEXT = 400 * 1024
+MAX_NESTING = 32
+MAX_JSON_DEPTH = 2 * MAX_NESTING + 2
+
+
+def check_value_text(text: str, what: str) -> None:
+    """Refuse a JSON or shorthand value longer than any item DynamoDB can hold."""
+    if len(text) > MAX_VALUE_TEXT:
+        raise CommandError(f"{what} is longer than {MAX_VALUE_TEXT:,} characters "
+                           "(400 KB, DynamoDB's item size limit)")
+
+
+def nesting(value: Any, limit: int) -> int:
+    """How deep maps and lists nest in ``value`` (a scalar is 0); stops once past
+    ``limit``. Walks without recursing, so any depth is safe to measure."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((c, depth) for c in children)
+    return deepest
+
+
+def too_deep(value: Any) -> bool:
+    """Whether an attribute's value nests past DynamoDB's 32 levels, the attribute itself
+    being the first (DynamoDB refuses a list in a list … 32 deep: "Nesting Levels have
+    exceeded supported limits")."""
+    return nesting(value, MAX_NESTING) >= MAX_NESTING
+
+
+def check_nesting(values: Mapping[str, Any], what: str) -> None:
+    """Refuse an attribute whose maps and lists nest deeper than DynamoDB allows."""
+    for attr, value in values.items():
+        if too_deep(value):
+            raise CommandError(f"{what}: `{attr}` nests maps and lists deeper than "
+                               f"{MAX_NESTING} levels (DynamoDB's limit)")
+
+
 def load_json(text: str, what: str) -> Any:
+    check_value_text(text, what)
     try:
         value = json.loads(text, parse_float=Decimal, parse_int=Decimal,
                            parse_constant=_not_json)
@@ -175,6 +228,9 @@ def load_json(text: str, what: str) -> Any:
     except (ValueError, RecursionError):
         raise CommandError(f"{what} is not valid JSON (NaN/Infinity or nested too deeply)") \
             from None
+    if nesting(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise CommandError(f"{what} nests deeper than DynamoDB's {MAX_NESTING} levels of "
+                           "maps and lists")
     try:
         return check_numbers(value, what)
     except ValueError as exc:
@@ -190,7 +246,9 @@ def json_object(text: str, what: str) -> dict[str, Any]:
     obj = load_json(text, what)
     if not isinstance(obj, dict):
         raise CommandError(f"{what} must be a JSON object `{{...}}`")
-    return decode_dynamo_json(obj, what) if _is_typed_json(obj) else obj
+    values = decode_dynamo_json(obj, what) if _is_typed_json(obj) else obj
+    check_nesting(values, what)
+    return values
 
 
 def parse_key(table: Table, args: Sequence[str], usage: str | None = None) -> dict[str, Any]:

@@ -66,6 +66,9 @@ def help_cmd(args: list[str], ctx: Context) -> Result:
     sections = [(titles.get(g, g), "\n".join(lines)) for g, lines in groups.items()]
     sections.append(("", "Add `--share` to a read to post it in the channel (PII masked). "
                          f"Stage `{ctx.stage}`, region `{ctx.region}`."))
+    note = access.open_access_note(ctx.user_id) if access is not None else None
+    if note:  # admins hear that the whole workspace is let in (DDB_BOT_OPEN_ACCESS)
+        sections.append(("Open access", note))
     return TextResult(title="ddb-bot commands", sections=sections)
 
 
@@ -141,6 +144,9 @@ def drift(table: Table, desc: dict[str, Any]) -> list[str]:
         if g is None:
             out.append(f"GSI `{idx.name}` is declared but missing")
             continue
+        if g.get("IndexStatus") == "DELETING":  # DynamoDB keeps it listed for a while
+            out.append(f"GSI `{idx.name}` is declared but missing (DELETING)")
+            continue
         keys = {k["KeyType"]: k["AttributeName"] for k in g["KeySchema"]}
         if keys.get("HASH") != idx.keys.hash_key or keys.get("RANGE") != idx.keys.range_key:
             out.append(f"GSI `{idx.name}` keys are {_keys_text(g['KeySchema'])}")
@@ -163,13 +169,29 @@ def drift(table: Table, desc: dict[str, Any]) -> list[str]:
         out.append(f"stream is {live_stream or 'off'}, declared {table.stream_view or 'off'}")
     pitr = desc.get("ContinuousBackups", {}).get("PointInTimeRecoveryDescription", {})
     pitr_on = pitr.get("PointInTimeRecoveryStatus") == "ENABLED"
-    if pitr_on != table.pitr:
+    # unknown (DynamoDB Local has no DescribeContinuousBackups; or access denied): no claim
+    if "PointInTimeRecoveryStatus" in pitr and pitr_on != table.pitr:
         out.append(f"PITR is {'on' if pitr_on else 'off'}, declared {'on' if table.pitr else 'off'}")
     dp = bool(t.get("DeletionProtectionEnabled", False))
     if dp != table.deletion_protection:
         out.append(f"deletion protection is {'on' if dp else 'off'}, declared "
                    f"{'on' if table.deletion_protection else 'off'}")
     return out
+
+
+def _declared(ctx: Context, table: Table) -> tuple[Table, str, str | None]:
+    """What ``describe`` holds the live table against, what to call it, and the billing
+    mode it sets: the team's file merged with the bot's schema when DDB_BOT_SCHEMA_FILE
+    names one and defines the table, else the bot's declared schema."""
+    path = ctx.settings.ddb_bot_schema_file if ctx.settings is not None else None
+    if path is None:
+        return table, "declared schema", None
+    from dynamo.schema_file import cached_schema_file, merge  # YAML only when a file is set
+
+    defined = cached_schema_file(path, ctx.stage).table(table.short)
+    if defined is None:
+        return table, f"declared schema (not in {path})", None
+    return merge(table, defined), path.rsplit("/", 1)[-1], defined.billing_mode
 
 
 @command("describe", "/ddb describe <table>", examples=("/ddb describe users",))
@@ -199,12 +221,17 @@ def describe_cmd(args: list[str], ctx: Context) -> Result:
         f"{g.get('ItemCount', 0)} items"
         for g in gsis
     ] or ["none"]
-    issues = drift(table, desc)
-    drift_text = "\n".join(f"• {d}" for d in issues) if issues else "none: matches the declared schema"
+    declared, against, billing = _declared(ctx, table)
+    issues = drift(declared, desc)
+    live_billing = t.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    if billing is not None and live_billing != billing:
+        issues.append(f"billing is {live_billing}, declared {billing}")
+    drift_text = "\n".join(f"• {d}" for d in issues) if issues else (
+        "none: matches the declared schema" if billing is None else f"none: matches {against}")
     return TextResult(
         title=f"{full}",
         sections=[("Table", "\n".join(lines)), ("Global secondary indexes", "\n".join(gsi_lines)),
-                  ("Drift vs declared schema", drift_text)],
+                  (f"Drift vs {against}", drift_text)],
     )
 
 

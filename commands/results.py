@@ -148,6 +148,7 @@ class RequestResult(Result):
     refusal: str | None = None
     need: int = 1  # distinct approvals the policy requires
     approvers: list[str] = Field(default_factory=list)  # the policy's; empty: DDB_BOT_APPROVERS
+    judged: str | None = None  # why the rule is stricter than the kind's (judged by effect)
     approvals: list[str] = Field(default_factory=list)
     undo_of: str | None = None  # the executed request this one reverses (commands.undo)
     undoable: bool = False  # an executed update, delete or put: its message offers Undo
@@ -193,7 +194,8 @@ class RequestResult(Result):
             return ""
         n = "1 approval" if self.need == 1 else f"{self.need} approvals from distinct people"
         who = (" in " + ", ".join(mention(a) for a in self.approvers)) if self.approvers else ""
-        return f"Needs {n}{who}, not the requester (approval policy)"
+        why = f": {self.judged}" if self.judged else ""
+        return f"Needs {n}{who}, not the requester (approval policy{why})"
 
     def progress(self, mention: Callable[[str], str]) -> str:
         """``1 of 2 approvals: @B`` once a quorum request has approvals."""

@@ -12,8 +12,10 @@ command text and the declared schema, so a refusal is the same whatever the tabl
 (no count, row, error text or timing difference to learn from).
 
 Guarded attributes: the secret set (``access_token``, ``refresh_token``, ``api_key``,
-``api_secret`` and a table's own ``secret``), wherever they occur in a path
-(``config.api_key``, ``creds[0].refresh_token``), and the prefix-only ``key_hash``.
+``api_secret`` and a table's own ``secret``), every name that says it holds a secret
+(``client_secret``, ``password``, ``apiKey``, ``private_key``: ``dynamo.secret_names``),
+wherever they occur in a path (``config.api_key``, ``oauth.client_secret``,
+``creds[0].refresh_token``), in any table, and the prefix-only ``key_hash``.
 
 Two uses stay allowed, because they reveal nothing the answer does not already show:
 
@@ -37,6 +39,7 @@ from commands import expr
 from commands.expr_types import check_types
 from commands.registry import CommandError
 from dynamo.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table
+from dynamo.secret_names import is_secret_name
 from dynamo.values import ValueTypeError, check_type
 
 PRESENCE = frozenset({"exists", "not_exists"})
@@ -51,6 +54,8 @@ def why_guarded(attr: str, table: Table | None) -> str | None:
     """Why ``attr`` (one path segment) may not be tested, or None if it may."""
     if attr in (table.never_shown if table is not None else SECRET_ATTRIBUTES):
         return "a secret attribute (never shown)"
+    if is_secret_name(attr):
+        return "a secret by its name (never shown)"
     if attr in PREFIX_ONLY_ATTRIBUTES:
         return "shown only as a prefix"
     return None

@@ -2,8 +2,12 @@
 
 Every item that leaves the data layer for a person (messages, JSON export, digests,
 audit records, logs) passes through ``redact_item`` / ``mask_text``. Secret attributes
-are replaced wherever they occur, even nested or in a table that does not declare them,
-and any string that *looks* like a credential is masked whatever attribute holds it.
+are replaced wherever they occur, even nested or in a table that does not declare them:
+the schema's (``access_token``, …) and any whose name says it holds a secret
+(``client_secret``, ``password``, ``apiKey``, ``private_key``: ``dynamo.secret_names``),
+at any depth, in plain and in DynamoDB-typed (``{"M": {…}}``) form. Any string that
+*looks* like a credential is masked whatever attribute holds it, and binary values
+(``B`` / ``BS``), which no masker can read, are shown only as ``<binary, N bytes>``.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from boto3.dynamodb.types import Binary
+
 from dynamo.credentials import MASKED, mask_credentials
-from dynamo.schema import PREFIX_ONLY_ATTRIBUTES, SECRET_ATTRIBUTES, Table
+from dynamo.schema import PREFIX_ONLY_ATTRIBUTES, Table, is_secret
 
 REDACTED = "[redacted]"
-__all__ = ["MASKED", "REDACTED", "looks_like_credential", "mask_text", "redact_any", "redact_item",
-           "redact_value"]
+__all__ = ["MASKED", "REDACTED", "binary_text", "looks_like_credential", "mask_text", "redact_any",
+           "redact_item", "redact_value"]
 
 
 def mask_text(text: str) -> str:
@@ -44,14 +50,25 @@ def _pii(attr: str, value: Any) -> Any:
     return f"{value[:1]}***"
 
 
+def binary_text(value: bytes | bytearray | memoryview | Binary) -> str:
+    """How a binary value is shown: its size only (no masker can read inside it)."""
+    size = len(bytes(value.value if isinstance(value, Binary) else value))
+    return f"<binary, {size:,} byte{'' if size == 1 else 's'}>"
+
+
+_BINARY = (bytes, bytearray, memoryview, Binary)
+
+
 def redact_value(attr: str, value: Any, pii: frozenset[str] = frozenset()) -> Any:
     """Redact one attribute's value; recurses into maps and lists."""
-    if attr in SECRET_ATTRIBUTES:
+    if is_secret(attr):
         if _typed(value):  # a DynamoDB-typed value ({"S": ...}) stays typed
             return {"S": REDACTED}
         return REDACTED if value not in (None, "") else value
     if attr in PREFIX_ONLY_ATTRIBUTES and value not in (None, ""):
         return _prefix(value)
+    if isinstance(value, _BINARY):
+        return binary_text(value)
     if attr in pii:
         return _pii(attr, value)
     if isinstance(value, str):
@@ -63,6 +80,8 @@ def redact_value(attr: str, value: Any, pii: frozenset[str] = frozenset()) -> An
     if isinstance(value, list | tuple):
         return [redact_value(attr, v, pii) for v in value]
     if isinstance(value, set | frozenset):
+        if any(isinstance(v, _BINARY) for v in value):  # sizes may repeat: keep them all
+            return sorted(redact_value(attr, v, pii) for v in value)
         return {redact_value(attr, v, pii) for v in value}
     return value
 
@@ -78,12 +97,11 @@ def redact_item(
     item: Mapping[str, Any], table: Table | None = None, *, mask_pii: bool = False
 ) -> dict[str, Any]:
     """A copy of ``item`` safe to show: secrets out, credentials masked, PII if asked."""
-    secret = table.never_shown if table else SECRET_ATTRIBUTES
     pii = (table.pii if table else frozenset({"email", "name", "phone_number"})) if mask_pii \
         else frozenset()
     out: dict[str, Any] = {}
     for k, v in item.items():
-        if k in secret:
+        if is_secret(k, table):
             out[k] = REDACTED if v not in (None, "") else v
         else:
             out[_key(k)] = redact_value(k, v, pii)

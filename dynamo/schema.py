@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from dynamo.errors import DdbBotError
+from dynamo.secret_names import is_secret_name
 
 
 class AttrType(StrEnum):
@@ -67,6 +68,16 @@ class Table:
         table has (``SECRET_ATTRIBUTES``) and this table's own."""
         return SECRET_ATTRIBUTES | self.secret
 
+    def is_secret(self, attr: str) -> bool:
+        """Whether ``attr`` (an attribute or a map key at any depth) holds a secret: one the
+        schema declares, or one whose name says so (``dynamo.secret_names``)."""
+        return attr in self.never_shown or is_secret_name(attr)
+
+    def holds_secret(self, attr: str, value: object) -> bool:
+        """Whether attribute ``attr`` with ``value`` holds a secret: it is one, or a map in
+        it has a key that is (``config`` = ``{"password": …}``)."""
+        return self.is_secret(attr) or secret_inside(value) is not None
+
     def full_name(self, stage: str) -> str:
         return f"mfh-{stage}-{self.short}"
 
@@ -113,6 +124,32 @@ S, N, BOOL, M, L = AttrType.S, AttrType.N, AttrType.BOOL, AttrType.M, AttrType.L
 
 # Attributes that are always secret wherever they appear (SPEC §5).
 SECRET_ATTRIBUTES = frozenset({"access_token", "refresh_token", "api_key", "api_secret"})
+
+
+def is_secret(attr: str, table: Table | None = None) -> bool:
+    """``Table.is_secret`` for a name seen outside any one table (nested, or no table)."""
+    return table.is_secret(attr) if table is not None else \
+        attr in SECRET_ATTRIBUTES or is_secret_name(attr)
+
+
+def secret_inside(value: object, path: str = "") -> str | None:
+    """The path of the first map key in ``value``, at any depth, that names a secret."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else str(k)
+            if is_secret(str(k)):
+                return here
+            found = secret_inside(v, here)
+            if found:
+                return found
+    elif isinstance(value, list | tuple | set | frozenset):
+        for v in value:
+            found = secret_inside(v, path)
+            if found:
+                return found
+    return None
+
+
 # Shown as a short prefix only.
 PREFIX_ONLY_ATTRIBUTES = frozenset({"key_hash"})
 

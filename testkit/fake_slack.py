@@ -38,6 +38,9 @@ class FakeSlack:
         self.connections = 0  # accepted connections (a kept-alive client opens few)
         self.lock = threading.Lock()
         self.usergroups: dict[str, list[str]] = {}
+        # the workspace auth.test names (the bot serves only it: bot.workspace); an org
+        # adds "enterprise_id" (and "is_enterprise_install" for an org-wide install)
+        self.workspace: dict[str, Any] = {"team_id": "T1", "team": "Test"}
         # path -> list of (status, body, headers) answers to give before the normal one
         self.scripted: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         # path -> event: a call to it is recorded, then held unanswered until the event is
@@ -149,8 +152,8 @@ class FakeSlack:
         if path.startswith("/response/"):
             return {"ok": True}
         if method == "auth.test":
-            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1",
-                    "user": "ddb-bot", "team": "Test", "url": "https://test.slack.com/"}
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "user": "ddb-bot",
+                    "url": "https://test.slack.com/", **self.workspace}
         if method == "chat.postMessage":
             ts = f"{time.time():.6f}"
             return {"ok": True, "channel": body.get("channel"), "ts": ts,

@@ -33,6 +33,33 @@ _LINKABLE = re.compile(
     r"|(?<![\w&])#(?P<channel>C[A-Z0-9_]{2,})\b")
 
 
+WORKSPACE = "T1"  # the team the fake Slack's auth.test names (testkit.fake_slack)
+_ORG_KEYS = ("enterprise_id", "enterprise_name", "enterprise")
+
+
+def in_workspace(node: Any) -> Any:
+    """A copy of a Slack payload (a fixture from Slack's docs or Bolt's tests, each from a
+    workspace of its own) moved into the test workspace: every team id becomes
+    ``WORKSPACE`` and org (Enterprise Grid) ids go. The bot refuses a request from another
+    workspace than its token's (``bot.workspace``)."""
+    if isinstance(node, list):
+        return [in_workspace(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _ORG_KEYS:
+            continue
+        if key in ("team", "team_id", "app_installed_team_id", "user_team", "source_team") \
+                and isinstance(value, str):
+            out[key] = WORKSPACE
+        elif key == "team" and isinstance(value, dict):
+            out[key] = {**in_workspace(value), "id": WORKSPACE}
+        else:
+            out[key] = in_workspace(value)
+    return out
+
+
 def slack_escape(text: str) -> str:
     """The escaping Slack applies to every text it sends an app: ``& < >`` as entities."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -112,14 +139,15 @@ class SlackSender:
             return HttpResult(exc.code, exc.read().decode())
 
     def slash(self, text: str, user: str = "U_ALICE", channel: str = "C_OPS", *,
-              should_escape: bool = False, **kw: Any) -> HttpResult:
+              should_escape: bool = False, team: str = WORKSPACE, **kw: Any) -> HttpResult:
         """``/ddb <text>`` as typed into Slack: the text escaped as Slack sends it.
 
-        ``should_escape``: the command's "Escape channels, users, and links" setting.
+        ``should_escape``: the command's "Escape channels, users, and links" setting;
+        ``team``: the workspace it is typed in.
         """
         sent = slack_format(text) if should_escape else slack_escape(text)
         form = {
-            "token": "legacy", "team_id": "T1", "team_domain": "test", "channel_id": channel,
+            "token": "legacy", "team_id": team, "team_domain": "test", "channel_id": channel,
             "channel_name": "ops", "user_id": user, "user_name": user.lower(),
             "command": "/ddb", "text": sent, "api_app_id": "A1",
             "response_url": self.response_url, "trigger_id": "trigger-1",
@@ -153,10 +181,11 @@ class SlackSender:
         return self.post(urlencode({"payload": json.dumps(payload)}), **kw)
 
     def click(self, action_id: str, value: str, user: str = "U_ALICE", channel: str = "C_OPS",
-              message_ts: str = "1700000000.000100", **kw: Any) -> HttpResult:
+              message_ts: str = "1700000000.000100", team: str = WORKSPACE,
+              **kw: Any) -> HttpResult:
         payload = {
-            "type": "block_actions", "team": {"id": "T1"}, "api_app_id": "A1",
-            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+            "type": "block_actions", "team": {"id": team}, "api_app_id": "A1",
+            "user": {"id": user, "username": user.lower(), "team_id": team},
             "channel": {"id": channel, "name": "ops"}, "container": {
                 "type": "message", "message_ts": message_ts, "channel_id": channel,
                 "is_ephemeral": True},

@@ -1,4 +1,10 @@
-"""Shared fixtures: moto's in-process DynamoDB with the declared tables, and a Context."""
+"""Shared fixtures: DynamoDB with the declared tables, and a Context.
+
+The engine is ``DDB_TEST_ENGINE`` (``testkit.engine``): moto in process by default, or
+Amazon's DynamoDB Local. A test that needs moto's internals (its backends, its response
+handler, its stubber) is marked ``@pytest.mark.moto_only`` and skipped, with the reason,
+on DynamoDB Local.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +19,33 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-west-2")
 for _var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
-             "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "STAGE", "DDB_BOT_POLICY_FILE"):
+             "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "STAGE", "DDB_BOT_POLICY_FILE",
+             "DDB_BOT_SCHEMA_FILE"):
     os.environ.pop(_var, None)
 
+from testkit import engine  # noqa: E402
 from testkit import moto as _moto  # noqa: E402
-from testkit.moto import REGION, STAGE, moto_dynamodb  # noqa: E402
+from testkit.moto import REGION, STAGE  # noqa: E402
 
 # moto atomic per request and comparing like DynamoDB (see testkit.moto)
 _moto.install()
+MOTO_ONLY = ("needs moto's in-process internals (backend, response handler or stubber); "
+             "DDB_TEST_ENGINE={} runs against a real endpoint")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "moto_only(reason): the test drives moto's internals "
+                            "and is skipped on DynamoDB Local (README, *Tests*)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if engine.on_moto():
+        return
+    for item in items:
+        marker = item.get_closest_marker("moto_only")
+        if marker is not None:
+            why = marker.args[0] if marker.args else MOTO_ONLY.format(engine.engine())
+            item.add_marker(pytest.mark.skip(reason=f"moto only: {why}"))
 
 
 def _hypothesis_profiles() -> None:
@@ -54,8 +79,9 @@ _hypothesis_profiles()
 
 @pytest.fixture
 def ddb() -> Iterator[Any]:
-    """A DynamoDB client on moto with the ten declared tables and the state table."""
-    with moto_dynamodb() as client:
+    """A DynamoDB client with the ten declared tables and the state table, on the engine
+    ``DDB_TEST_ENGINE`` chooses (a fresh database per test on either)."""
+    with engine.dynamodb() as client:
         yield client
 
 
@@ -68,7 +94,7 @@ def store(ddb: Any) -> Any:
 
 @pytest.fixture
 def seeded(ddb: Any) -> Any:
-    """The demo data set (deterministic) written into moto."""
+    """The demo data set (deterministic) written into the test's DynamoDB."""
     from dynamo import demo
 
     demo.seed(ddb, STAGE, scale=1)
@@ -84,7 +110,7 @@ def ctx(store: Any) -> Any:
 
 @pytest.fixture
 def make_services(ddb: Any) -> Any:
-    """Services over the moto client, with settings overrides (``ddb_bot_approvers=...``)."""
+    """Services over the test's client, with settings overrides (``ddb_bot_approvers=...``)."""
     from bot.config import load_settings
     from bot.services import Services
 

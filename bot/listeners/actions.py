@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
+from bot.listeners.acked import acked
 from bot.listeners.reply import busy_reply, reply_payload
 from bot.render import ids
 from bot.render.blocks import render_json
@@ -30,11 +31,6 @@ def _view(services: Services, body: dict[str, Any], respond: Respond) -> Any:
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(ids.NEXT_PAGE)
-    def next_page(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        services.after_ack(run_next_page, body, respond, busy=busy_reply(respond))
-
     def run_next_page(body: dict[str, Any], respond: Respond) -> None:
         view = _view(services, body, respond)
         if view is None:
@@ -45,11 +41,6 @@ def register(app: App, services: Services) -> None:
         respond(replace_original=True,
                 **reply_payload(services, view.user_id, view.text, result, view.next_key))
 
-    @app.action(ids.SHOW_JSON)
-    def show_json(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        services.after_ack(run_show_json, body, respond, busy=busy_reply(respond))
-
     def run_show_json(body: dict[str, Any], respond: Respond) -> None:
         view = _view(services, body, respond)
         if view is None:
@@ -58,3 +49,6 @@ def register(app: App, services: Services) -> None:
                                start_key=view.start_key)
         result = dispatch(view.text, ctx)
         respond(response_type="ephemeral", replace_original=False, **render_json(result))
+
+    acked(app, services, "action", ids.NEXT_PAGE, work=run_next_page, busy=busy_reply)
+    acked(app, services, "action", ids.SHOW_JSON, work=run_show_json, busy=busy_reply)

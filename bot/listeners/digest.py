@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
+from bot.listeners.acked import acked
 from bot.listeners.reply import busy_reply, reply_payload
 from bot.render import ids
 from bot.services import Services
@@ -31,7 +32,4 @@ def register(app: App, services: Services) -> None:
         result = dispatch(text, services.context(user, body.get("channel", {}).get("id")))
         respond(replace_original=False, **reply_payload(services, user, text, result))
 
-    @app.action(ids.SHOW_EXECUTIONS)
-    def show_executions(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        services.after_ack(run, body, respond, busy=busy_reply(respond))
+    acked(app, services, "action", ids.SHOW_EXECUTIONS, work=run, busy=busy_reply)

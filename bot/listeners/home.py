@@ -6,10 +6,11 @@ import logging
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.listeners.acked import NO_WORK, NoWork, acked
 from bot.listeners.notify import respond_fallback
 from bot.render.home import render_home
 from bot.services import Services
@@ -40,12 +41,17 @@ def refresh_homes(services: Services, client: WebClient, *users: str | None) -> 
 def register(app: App, services: Services) -> None:
     app.use(respond_fallback)
 
-    @app.event(EVENT)
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+    def home_opened(ack: Ack, event: dict[str, Any]) -> NoWork | None:
+        ack()
         user = event.get("user")
         if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
-            return
-        # its reads and views.publish run after the 200, in the bounded work queue (Slack
-        # retries an event answered later than 3 s); when that is full the home is left as
-        # it was and the busy count is logged
-        services.after_ack(publish_home, services, client, user, busy=lambda: None)
+            return NO_WORK
+        return None
+
+    def publish_opened_home(event: dict[str, Any], client: WebClient) -> None:
+        publish_home(services, client, str(event["user"]))
+
+    # its reads and views.publish run after the 200 (Slack retries an event answered later
+    # than 3 s); when the work queue is full the home is left as it was and the busy count
+    # is logged
+    acked(app, services, "event", EVENT, ack=home_opened, work=publish_opened_home)

@@ -55,8 +55,19 @@ def _entities(text: str) -> str:
     return _ONLY_ENTITY.sub(lambda m: _ENTITY[m.group(1)], text)
 
 
-def _unwrap(inner: str) -> str:
-    """What a person meant by one ``<…>`` of Slack markup (entities inside decoded once)."""
+def _labelled(target: str, label: str) -> str:
+    """A link as a person reads it: the label they saw, then where it points."""
+    shown = _entities(label).strip()
+    return target if not shown or shown == target else f"{shown} {target}"
+
+
+def _unwrap(inner: str, *, seen: bool = False) -> str:
+    """What a person meant by one ``<…>`` of Slack markup (entities inside decoded once).
+
+    A link is its target (a command wants the URL or address); with ``seen`` it is the
+    label the person saw followed by the target, so a message shortcut finds an id named
+    in either. A mention's or channel's label is a name, never an id, and stays out.
+    """
     target, _, label = inner.partition("|")
     if target[:1] in ("@", "#"):  # <@U123|name> → U123, <#C123|name> → C123
         return target[1:]
@@ -67,15 +78,20 @@ def _unwrap(inner: str) -> str:
     if target.startswith("!"):  # <!here>, <!channel>, <!everyone>
         return "@" + target[1:].split("^")[0]
     if target.startswith("mailto:"):  # <mailto:a@b.com|a@b.com> → a@b.com
-        return _entities(target.removeprefix("mailto:"))
-    return _entities(target)  # <https://…|label> → the URL
+        address = _entities(target.removeprefix("mailto:"))
+        return _labelled(address, label) if seen else address
+    url = _entities(target)  # <https://…|label> → the URL (seen: "label https://…")
+    return _labelled(url, label) if seen else url
 
 
-def from_slack(text: str) -> str:
-    """Slack's mrkdwn text as typed: markup unwrapped, ``&amp; &lt; &gt;`` decoded once."""
+def from_slack(text: str, *, seen: bool = False) -> str:
+    """Slack's mrkdwn text as typed: markup unwrapped, ``&amp; &lt; &gt;`` decoded once.
+
+    ``seen``: as a person reads the message, a link's label kept beside its target.
+    """
 
     def one(m: re.Match[str]) -> str:
-        return _ENTITY[m.group(2)] if m.group(2) else _unwrap(m.group(1))
+        return _ENTITY[m.group(2)] if m.group(2) else _unwrap(m.group(1), seen=seen)
 
     return _SLACK.sub(one, text)
 
@@ -100,11 +116,12 @@ def command_text(text: str) -> str:
 
 # -- message shortcut: the message's text, blocks and attachments ----------------------------
 def _rich(node: Any, depth: int) -> Iterator[str]:
-    """rich_text elements: raw text (Slack does not escape it), ids for mentions."""
+    """rich_text elements: raw text (Slack does not escape it), ids for mentions, a link's
+    label (the text shown, when it differs from the URL) and then its URL."""
     if depth > _DEPTH or not isinstance(node, Mapping):
         return
     kind = node.get("type")
-    fields = {"text": ("text",), "link": ("url", "text"), "user": ("user_id",),
+    fields = {"text": ("text",), "link": ("text", "url"), "user": ("user_id",),
               "channel": ("channel_id",), "usergroup": ("usergroup_id",),
               "date": ("fallback",), "broadcast": ("range",)}.get(str(kind), ())
     for name in fields:
@@ -131,7 +148,7 @@ def _blocks(node: Any, depth: int = 0) -> Iterator[str]:
         return
     text = node.get("text")
     if isinstance(text, str) and kind in ("mrkdwn", "plain_text"):
-        yield from_slack(text) if kind == "mrkdwn" else text
+        yield from_slack(text, seen=True) if kind == "mrkdwn" else text
         return
     for key, value in node.items():
         if isinstance(value, str) and key in _URL_KEYS:
@@ -149,22 +166,23 @@ def _attachments(node: Any, depth: int = 0) -> Iterator[str]:
             continue
         for key, value in att.items():
             if isinstance(value, str) and key in _TEXT_KEYS:
-                yield from_slack(value)
+                yield from_slack(value, seen=True)
             elif isinstance(value, str) and key in _URL_KEYS:
                 yield value
             elif key == "fields" and isinstance(value, list):
                 for f in value:
                     if isinstance(f, Mapping):
-                        yield from (from_slack(v) for k in ("title", "value")
+                        yield from (from_slack(v, seen=True) for k in ("title", "value")
                                     if isinstance(v := f.get(k), str))
             elif isinstance(value, dict | list):
                 yield from _blocks(value, depth + 1)
 
 
 def message_text(message: Mapping[str, Any]) -> str:
-    """What a message says, to search for identifiers: its text, blocks and attachments."""
+    """What a message says, to search for identifiers: its text, blocks and attachments,
+    each link as its label and its target (what the person saw, and where it points)."""
     text = message.get("text")
-    parts = [from_slack(text) if isinstance(text, str) else ""]
+    parts = [from_slack(text, seen=True) if isinstance(text, str) else ""]
     parts += _blocks(message.get("blocks") or [])
     parts += _attachments(message.get("attachments") or [])
     joined = "\n".join(p for p in parts if p)

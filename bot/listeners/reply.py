@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Respond
@@ -30,12 +29,12 @@ def request_id_of(body: dict[str, Any]) -> str:
     return str((body.get("actions") or [{}])[0].get("value", ""))[:40]
 
 
-def busy_reply(respond: Respond) -> Callable[[], object]:
+def busy_reply(respond: Respond) -> None:
     """The "busy, try again" answer at the response_url, beside (not over) the message
-    that was clicked."""
-    return lambda: respond(response_type="ephemeral", replace_original=False, text=BUSY_TEXT)
+    that was clicked (``acked(..., busy=busy_reply)``)."""
+    respond(response_type="ephemeral", replace_original=False, text=BUSY_TEXT)
 
 
-def busy_dm(client: WebClient, user: str) -> Callable[[], object]:
+def busy_dm(client: WebClient, body: dict[str, Any]) -> None:
     """The "busy, try again" answer by DM, for surfaces without a response_url."""
-    return lambda: client.chat_postMessage(channel=user, text=BUSY_TEXT)
+    client.chat_postMessage(channel=body["user"]["id"], text=BUSY_TEXT)

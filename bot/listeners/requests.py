@@ -6,18 +6,23 @@ so a button and a typed command take one code path through the state machine.
 
 from __future__ import annotations
 
+import functools
 import logging
+from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.listeners.acked import acked
 from bot.listeners.home import refresh_homes
 from bot.listeners.reply import busy_dm, busy_reply, request_id_of
 from bot.listeners.review import handle_break_glass
 from bot.messaging.requests import post_request, sync_message
 from bot.render import ids
+from bot.render.blocks import render_message
+from bot.render.limits import escape
 from bot.render.requests import (
     REASON_ACTION,
     REASON_BLOCK,
@@ -63,11 +68,6 @@ def handle_result(services: Services, client: WebClient, respond: Respond,
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(ids.APPROVE)
-    def approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        services.after_ack(run_approve, body, client, respond, busy=busy_reply(respond))
-
     def run_approve(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
         ctx = services.context(user, body.get("channel", {}).get("id"))
@@ -78,15 +78,6 @@ def register(app: App, services: Services) -> None:
             respond(response_type="ephemeral", replace_original=False,
                     text=getattr(result, "message", "refused"))
 
-    @app.action(ids.REJECT)
-    def reject(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        # Slack takes a trigger_id for 3 s only: open the modal at once on the prompt pool,
-        # not behind the work queued after other acks (under load that wait outlived the
-        # trigger). Whether the request is still pending is checked next, and again when
-        # the reason is submitted.
-        services.right_after_ack(open_reject, body, client, respond)
-
     def open_reject(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         request_id = request_id_of(body)
         try:
@@ -94,21 +85,15 @@ def register(app: App, services: Services) -> None:
         except SlackApiError as exc:
             log.warning("views.open for rejecting %s failed: %s", request_id,
                         exc.response.get("error"))
-        services.after_ack(run_reject, request_id, client, respond, busy=busy_reply(respond))
+        services.after_ack(run_reject, request_id, client, respond,
+                           busy=functools.partial(busy_reply, respond))
 
     def run_reject(request_id: str, client: WebClient, respond: Respond) -> None:
         req = services.requests.get(request_id)
         if req is None or req.status.value != "PENDING":
             sync_message(services, client, request_id)
             respond(response_type="ephemeral", replace_original=False,
-                    text=f"Request {request_id} is no longer pending.")
-
-    @app.view(REJECT_MODAL)
-    def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                         client: WebClient) -> None:
-        ack()
-        services.after_ack(run_reject_submitted, body, view, client,
-                           busy=busy_dm(client, body["user"]["id"]))
+                    text=f"Request {escape(request_id)} is no longer pending.")
 
     def run_reject_submitted(body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         user = body["user"]["id"]
@@ -123,25 +108,30 @@ def register(app: App, services: Services) -> None:
         sync_message(services, client, request_id)
         refresh_homes(services, client, result.requester, user)
 
-    @app.action(ids.REREQUEST)
-    def rerequest(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        services.after_ack(run_rerequest, body, client, respond, busy=busy_reply(respond))
-
     def run_rerequest(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
         old = services.requests.get(request_id_of(body))
-        if old is None or not old.text:
+        if old is None or not old.text or old.break_glass:  # break-glass: run it again
             respond(response_type="ephemeral", replace_original=False,
                     text="That request cannot be repeated; run the command again.")
             return
         channel = old.channel or body.get("channel", {}).get("id")
-        result = dispatch(old.text, services.context(user, channel))
+        # the clicker asks now, and whoever asked before may still not approve it
+        again = replace(services, requests=services.requests.rerequesting(old))
+        result = dispatch(old.text, again.context(user, channel))
         if isinstance(result, RequestResult):
             handle_result(services, client, respond, result, channel)
-        else:
-            respond(response_type="ephemeral", replace_original=False,
-                    text=getattr(result, "message", "could not re-request"))
+        else:  # data in an error (a key) is escaped like any reply
+            respond(response_type="ephemeral", replace_original=False, **render_message(result))
+
+    acked(app, services, "action", ids.APPROVE, work=run_approve, busy=busy_reply)
+    # Slack takes a trigger_id for 3 s only: the modal opens at once after the ack, never
+    # behind the work queued after other acks (under load that wait outlived the trigger).
+    # Whether the request is still pending is checked next, and again when the reason is
+    # submitted.
+    acked(app, services, "action", ids.REJECT, work=open_reject, prompt=True)
+    acked(app, services, "view", REJECT_MODAL, work=run_reject_submitted, busy=busy_dm)
+    acked(app, services, "action", ids.REREQUEST, work=run_rerequest, busy=busy_reply)
 
 
 def _channel_of(services: Services, request_id: str) -> str:

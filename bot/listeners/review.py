@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.acked import acked
 from bot.listeners.home import refresh_homes
 from bot.listeners.reply import busy_reply, request_id_of
 from bot.messaging.break_glass import post_break_glass, review_homes
@@ -37,11 +38,6 @@ def handle_break_glass(services: Services, client: WebClient, respond: Respond,
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(ids.REVIEW)
-    def review(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        services.after_ack(run_review, body, client, respond, busy=busy_reply(respond))
-
     def run_review(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
         request_id = request_id_of(body)
@@ -56,3 +52,5 @@ def register(app: App, services: Services) -> None:
                 sync_message(services, client, result.id)
         else:
             handle_break_glass(services, client, respond, result, ctx.channel_id)
+
+    acked(app, services, "action", ids.REVIEW, work=run_review, busy=busy_reply)

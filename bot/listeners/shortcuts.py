@@ -2,7 +2,8 @@
 
 Both ack at once. The lookup resolves the identifiers (``commands.lookup``) in the
 message's text, blocks and attachments as a person reads them (``inbound.message_text``
-decodes Slack's escaping and unwraps its mention/link markup) and answers in the
+decodes Slack's escaping, unwraps its markup and keeps a link's label beside its target;
+``lookup.extract`` reads the ids in a URL's path; mentions are never ids) and answers in the
 message's thread, or ephemerally (``DDB_BOT_LOOKUP_REPLY``); the change shortcut opens
 the change modal (``bot.listeners.views``).
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.listeners.acked import acked
 from bot.listeners.inbound import message_text
 from bot.listeners.reply import busy_reply
 from bot.listeners.views import open_change_modal
@@ -49,11 +51,6 @@ def _reply(services: Services, client: WebClient, respond: Respond, body: dict[s
 
 
 def register(app: App, services: Services) -> None:
-    @app.message_shortcut(ids.LOOKUP_SHORTCUT)
-    def lookup(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()  # the reads and the reply run after the ack, in the bounded work queue
-        services.after_ack(run_lookup, body, client, respond, busy=busy_reply(respond))
-
     def run_lookup(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = (body.get("user") or {}).get("id")
         if not user:
@@ -65,8 +62,10 @@ def register(app: App, services: Services) -> None:
         elif body.get("response_url"):
             respond(response_type="ephemeral", replace_original=False, **render_message(result))
 
-    @app.global_shortcut(ids.CHANGE_SHORTCUT)
-    def change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        services.right_after_ack(open_change_modal, services, client, body.get("trigger_id"),
-                                 body["user"]["id"])
+    def open_change(body: dict[str, Any], client: WebClient) -> None:
+        open_change_modal(services, client, body.get("trigger_id"), body["user"]["id"])
+
+    # the reads and the reply run after the ack; the modal at once (its trigger_id: 3 s)
+    acked(app, services, "message_shortcut", ids.LOOKUP_SHORTCUT, work=run_lookup,
+          busy=busy_reply)
+    acked(app, services, "global_shortcut", ids.CHANGE_SHORTCUT, work=open_change, prompt=True)

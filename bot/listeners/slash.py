@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.acked import acked
 from bot.listeners.inbound import command_text
 from bot.listeners.reply import busy_reply, reply_payload
 from bot.listeners.requests import handle_result
@@ -33,7 +34,4 @@ def register(app: App, services: Services) -> None:
         else:
             respond(**reply_payload(services, user, text, result))
 
-    @app.command(COMMAND)
-    def ddb(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        services.after_ack(run, command, respond, client, busy=busy_reply(respond))
+    acked(app, services, "command", COMMAND, work=run, busy=busy_reply)

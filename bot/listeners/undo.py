@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.acked import acked
 from bot.listeners.reply import busy_reply, reply_payload, request_id_of
 from bot.listeners.requests import handle_result
 from bot.render import ids
@@ -21,11 +22,6 @@ from commands.results import RequestResult
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(ids.UNDO)
-    def undo(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        services.after_ack(run_undo, body, client, respond, busy=busy_reply(respond))
-
     def run_undo(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
         source = request_id_of(body)
@@ -36,3 +32,5 @@ def register(app: App, services: Services) -> None:
             handle_result(services, client, respond, result, ctx.channel_id)
         else:  # refused (not executed, changed since, window over) or not allowed
             respond(replace_original=False, **reply_payload(services, user, text, result))
+
+    acked(app, services, "action", ids.UNDO, work=run_undo, busy=busy_reply)

@@ -16,15 +16,18 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from pydantic import BaseModel
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.listeners.acked import NO_WORK, NoWork, acked
 from bot.listeners.actions import EXPIRED
 from bot.listeners.inbound import clean_paste
 from bot.listeners.notify import DirectMessage
 from bot.listeners.requests import handle_result
 from bot.render import ids
+from bot.render.limits import escape
 from bot.render.modals import change_modal, read_change
 from bot.services import Services
 from commands import dispatch
@@ -65,27 +68,27 @@ def _card_item(services: Services, user: str, channel: str | None,
     return table.short, key_text(table, result.items[0])
 
 
-def register(app: App, services: Services) -> None:
-    @app.action(ids.REQUEST_CHANGE)
-    def request_change(ack: Ack, body: dict[str, Any], client: WebClient,
-                       respond: Respond) -> None:
-        ack()  # the card's read and views.open run after the 200, at once (trigger: 3 s)
-        services.right_after_ack(open_for_card, body, client, respond)
+class Submitted(BaseModel):
+    """What the change modal's ack step hands its work: the stored request, where to post it."""
 
+    result: RequestResult
+    channel: str | None
+
+
+def register(app: App, services: Services) -> None:
     def open_for_card(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         value = str((body.get("actions") or [{}])[0].get("value", ""))
         found = _card_item(services, user, channel, value)
         if isinstance(found, str):
-            respond(response_type="ephemeral", replace_original=False, text=found)
+            # mrkdwn: an error may quote data (a key), escaped like any reply
+            respond(response_type="ephemeral", replace_original=False, text=escape(found))
             return
         open_change_modal(services, client, body.get("trigger_id"), user, table=found[0],
                           key=found[1], channel=channel)
 
-    @app.view(ids.CHANGE_MODAL)
-    def change_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                         client: WebClient) -> None:
+    def change_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> Submitted | NoWork:
         user = body["user"]["id"]
         form, channel = read_change(view)
         form = replace(form, key=clean_paste(form.key), set=clean_paste(form.set),
@@ -94,9 +97,18 @@ def register(app: App, services: Services) -> None:
         result, errors = submit(form, services.context(user, channel))
         if errors or not isinstance(result, RequestResult):
             ack(response_action="errors", errors=errors or {"set": "could not request it"})
-            return
+            return NO_WORK
         ack()  # closes the modal: the request is stored; posting it waits for Slack
-        # after the 200, at once on the prompt pool (never refused: the request exists and
-        # must be posted; the work queue could say "busy" with nobody to tell)
-        services.right_after_ack(handle_result, services, client, DirectMessage(client, user),
-                                 result, channel)
+        return Submitted(result=result, channel=channel)
+
+    def post_submitted(body: dict[str, Any], client: WebClient, carried: Submitted) -> None:
+        handle_result(services, client, DirectMessage(client, body["user"]["id"]),
+                      carried.result, carried.channel)
+
+    # the card's read and views.open run after the 200, at once (trigger: 3 s)
+    acked(app, services, "action", ids.REQUEST_CHANGE, work=open_for_card, prompt=True)
+    # the submission is validated and stored before the ack (field errors); posting it runs
+    # after the 200, at once (never refused: the request exists and must be posted; the work
+    # queue could say "busy" with nobody to tell)
+    acked(app, services, "view", ids.CHANGE_MODAL, ack=change_submitted, work=post_submitted,
+          carry=Submitted, prompt=True)

@@ -37,6 +37,8 @@ from slack_sdk.web.internal_utils import get_user_agent
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.internal_utils import _build_body
 
+from bot.messaging.outbound import finish
+
 TIMEOUT_S = 30  # WebhookClient's default
 IDLE_S = 20.0  # a connection idle longer is not reused (servers drop idle ones)
 RETRY_AFTER_S = 0.5  # slack_sdk's first backoff for connection errors
@@ -143,17 +145,14 @@ def post(url: str, message: dict[str, Any], context: _ssl.SSLContext | None = No
 
 
 class KeepAliveRespond(Respond):
-    """Bolt's ``respond()``, sent over a kept-alive connection (see module docstring)."""
+    """Bolt's ``respond()``, sent over a kept-alive connection (see module docstring), its
+    plain text escaped (``bot.messaging.outbound.finish``) whichever way it goes."""
 
     def __call__(self, text: str | dict[str, Any] = "", blocks: Any = None, attachments: Any = None,
                  response_type: str | None = None, replace_original: bool | None = None,
                  delete_original: bool | None = None, unfurl_links: bool | None = None,
                  unfurl_media: bool | None = None, thread_ts: str | None = None,
                  metadata: dict[str, Any] | None = None) -> WebhookResponse:
-        if self.response_url is None or self.proxy is not None or env_proxied():
-            return super().__call__(text, blocks, attachments, response_type, replace_original,
-                                    delete_original, unfurl_links, unfurl_media, thread_ts,
-                                    metadata)
         if isinstance(text, dict):
             message = _build_message(**text)
         elif isinstance(text, str):
@@ -164,4 +163,7 @@ class KeepAliveRespond(Respond):
                 metadata=metadata)
         else:
             raise ValueError(f"The arg is unexpected type ({type(text)})")
+        message = finish(message)  # plain text escaped (bot.messaging.outbound)
+        if self.response_url is None or self.proxy is not None or env_proxied():
+            return super().__call__(message)
         return post(self.response_url, message, self.ssl)

@@ -105,10 +105,10 @@ class _Draft:
         room = Room(MAX_BLOCKS - len(fixed) - 1,
                     TOTAL_TEXT_PLAN - sum(map(block_chars, fixed)) - NOTE_RESERVE)
         blocks = [*self.head, *self.body(room), *self.tail]
-        fallback = fit(escape(fmt.cut(fmt.one_line(self.fallback), FALLBACK_MAX - 50, None)),
-                       FALLBACK_MAX)
+        # plain text, escaped where the message leaves the bot (bot.messaging.outbound)
+        fallback = fit(fmt.cut(fmt.one_line(self.fallback), FALLBACK_MAX - 50, None), FALLBACK_MAX)
         if not blocks:
-            blocks = [_section(fallback)]
+            blocks = [_section(escape(fallback))]
         return {"text": fallback, "blocks": blocks}
 
 

@@ -41,7 +41,10 @@ EMPTY = "—"
 
 
 def escape(text: str) -> str:
-    """Escape mrkdwn control characters so data can never mention or link (``<!here>``)."""
+    """Escape mrkdwn control characters so data can never mention or link (``<!here>``).
+
+    For data put into mrkdwn; plain text (plain_text objects, a message's fallback
+    ``text``) is escaped whole where the payload leaves the bot (``bot.messaging.outbound``)."""
     if "&" not in text and "<" not in text and ">" not in text:  # most text: no scan
         return text
     return "".join(_ENTITIES.get(c, c) for c in text)

@@ -58,7 +58,7 @@ def render_lookup(result: Lookup, view_ids: Sequence[str | None], *,
                   mask_pii: bool) -> dict[str, Any]:
     """``{"text", "blocks"}``: a context head, a section per identifier, a cap note."""
     if not result.matches:
-        return {"text": fit(escape(NOTHING), FALLBACK_MAX),
+        return {"text": fit(NOTHING, FALLBACK_MAX),
                 "blocks": [SectionBlock(text=_md(escape(NOTHING))).to_dict()]}
     found = sum(1 for m in result.matches if m.found)
     head = (f"*Lookup:* {result.total} identifier{'s' if result.total != 1 else ''} in this "

@@ -13,10 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import jmespath
 from boto3.dynamodb.conditions import ConditionBase
 from botocore.model import Shape
-from jmespath.exceptions import JMESPathError
 
 from commands import expr, secret_guard
 from commands.awscli.expressions import (
@@ -27,9 +25,9 @@ from commands.awscli.expressions import (
     refuse_key_filter,
 )
 from commands.awscli.flags import OUTPUTS, PAGED_OPS, file_ref, read_flags, split_op
+from commands.awscli.jmespath_query import check_query
 from commands.awscli.values import attribute_map
-from commands.input_checks import check_jmespath
-from commands.parse import load_json, parse_key
+from commands.parse import check_value_text, load_json, parse_key
 from commands.registry import CommandError, Context
 from dynamo.schema import Table
 from dynamo.values import check_type
@@ -37,6 +35,9 @@ from dynamo.values import check_type
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
 CAPACITY = ("INDEXES", "TOTAL", "NONE")
 _NO_TABLE = ("list-tables", "batch-get-item")
+# a NextToken encodes a LastEvaluatedKey: key attributes of at most 2 KB (hash) and 1 KB
+# (range), of the table and of an index; base64 of its JSON stays well below this
+MAX_TOKEN_LENGTH = 32 * 1024
 _OP_NAMES = {"get-item": "GetItem", "put-item": "PutItem", "update-item": "UpdateItem",
              "delete-item": "DeleteItem", "query": "Query", "scan": "Scan"}
 
@@ -178,11 +179,19 @@ def _check_token(op: str, token: str) -> None:
     from botocore.paginate import TokenDecoder
 
     want = "ExclusiveStartTableName" if op == "list-tables" else "ExclusiveStartKey"
+    shape = str if op == "list-tables" else dict
+    if len(token) > MAX_TOKEN_LENGTH:  # a key is at most a few KB, and so is its token
+        raise CommandError(f"--starting-token is longer than {MAX_TOKEN_LENGTH:,} characters; "
+                           "it is not a NextToken")
     try:
         decoded = TokenDecoder().decode(token)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         decoded = None
-    if not isinstance(decoded, dict) or want not in decoded:
+    # a cut inside the first page has no key yet: ``{"ExclusiveStartKey": null,
+    # "boto_truncate_amount": n}`` (the first page again, its first n items skipped)
+    first_page = isinstance(decoded, dict) and decoded.get(want, ...) is None \
+        and isinstance(decoded.get("boto_truncate_amount"), int)
+    if not isinstance(decoded, dict) or not (isinstance(decoded.get(want), shape) or first_page):
         raise CommandError(f"--starting-token `{token[:40]}` is not a NextToken of "
                            f"`aws dynamodb {op}` (from the aws CLI or this bot)")
 
@@ -191,8 +200,10 @@ def require_all_used(call: AwsCall) -> None:
     """DynamoDB refuses unused placeholders, and so do we (they hint at a typo)."""
     unused = sorted(p for p in (*call.names, *call.values) if p not in call.used)
     if unused:
+        shown = ", ".join(f"`{p}`" for p in unused[:10])
+        more = f" and {len(unused) - 10:,} more" if len(unused) > 10 else ""
         raise CommandError(
-            f"placeholder(s) {', '.join(f'`{p}`' for p in unused)} given in "
+            f"placeholder(s) {shown}{more} given in "
             "--expression-attribute-names/-values but not used in any expression"
         )
 
@@ -226,6 +237,7 @@ def _names(text: str | None) -> dict[str, str]:
 def _shorthand_names(text: str) -> Any:
     from commands.awscli.shorthand import ShorthandError, ShorthandParser
 
+    check_value_text(text, "--expression-attribute-names")
     try:
         return ShorthandParser().parse(text)
     except ShorthandError as exc:
@@ -246,13 +258,7 @@ def _values(ctx: Context, op: str, text: str) -> dict[str, Any]:
 def _jmespath(text: str | None) -> str | None:
     if text is None:
         return None
-    check_jmespath(text)
-    try:
-        jmespath.compile(text)
-    except RecursionError:
-        raise CommandError("--query nests too deeply; simplify the expression") from None
-    except JMESPathError as exc:
-        raise CommandError(f"--query `{text}` is not a valid JMESPath expression: {exc}") from None
+    check_query(text)
     return text
 
 

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 # a projection path: attribute names and list indexes, e.g. ("config", "steps", 0)
 Path = tuple[str | int, ...]
+# DynamoDB's limit for the text of any expression (4 KB); it also bounds the work of
+# parsing one here (the overlap check of a projection compares every pair of paths)
+MAX_EXPRESSION_LENGTH = 4096
 
 
 class CliParser(expr.Parser):
@@ -97,8 +100,16 @@ def refuse_key_filter(call: AwsCall, node: expr.Node) -> None:
 _SEGMENT = re.compile(r"^(#?[A-Za-z_][A-Za-z0-9_-]*)((?:\[\d+\])*)$")
 
 
+def check_expression_length(text: str, flag: str) -> None:
+    """DynamoDB's limit on any expression; the condition parser has it too."""
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise CommandError(f"{flag} is longer than {MAX_EXPRESSION_LENGTH} characters "
+                           "(DynamoDB's limit for an expression)")
+
+
 def parse_projection(call: AwsCall, text: str) -> tuple[Path, ...]:
     """``a, #b, c.d[0]`` to attribute paths, #names resolved; overlaps refused."""
+    check_expression_length(text, "--projection-expression")
     paths: list[Path] = []
     for raw in text.split(","):
         raw = raw.strip()

@@ -13,14 +13,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import jmespath
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.paginate import PageIterator, TokenEncoder
 from botocore.utils import merge_dicts, set_value_from_jmespath
-from jmespath.exceptions import JMESPathError
 
 from commands.awscli.call import AwsCall
 from commands.awscli.expressions import projection_params
+from commands.awscli.jmespath_budget import QueryBudget
+from commands.awscli.jmespath_query import search
 from commands.awscli.output import format_text, jsonable, redact_typed
 from commands.registry import CommandError, Context, tokenize
 from commands.results import ItemsResult, JsonResult, Result, TextResult
@@ -257,30 +257,26 @@ def answer(call: AwsCall, ctx: Context, doc: Any, notes: list[str] | None = None
     """The CLI-shaped response, or what ``--query`` selects from it, as --output asks."""
     notes = list(call.notes) if notes is None else notes
     doc = jsonable(doc)
+    budget = QueryBudget()  # one for the whole answer, however many pages --query runs on
     if call.output == "text":
         return TextResult(title=title(call), notes=notes,
-                          sections=[("", f"```\n{_text(call, doc, pages)}```")])
-    data = _search(call, doc)
+                          sections=[("", f"```\n{_text(call, doc, pages, budget)}```")])
+    data = _search(call, doc, budget)
     if call.output == "table":
         notes.append("--output table is shown as JSON here; the data is the same")
     return JsonResult(title=title(call), data=data, notes=notes)
 
 
-def _search(call: AwsCall, doc: Any) -> Any:
-    if not call.jmespath:
-        return doc
-    try:
-        return jmespath.search(call.jmespath, doc)
-    except RecursionError:
-        raise CommandError("--query nests too deeply; simplify the expression") from None
-    except JMESPathError as exc:
-        raise CommandError(f"--query `{call.jmespath}` failed: {exc}") from None
+def _search(call: AwsCall, doc: Any, budget: QueryBudget) -> Any:
+    """``--query`` over ``doc``, within ``budget`` (see jmespath_budget)."""
+    return search(call.jmespath, doc, budget) if call.jmespath else doc
 
 
-def _text(call: AwsCall, doc: dict[str, Any], pages: list[dict[str, Any]] | None) -> str:
+def _text(call: AwsCall, doc: dict[str, Any], pages: list[dict[str, Any]] | None,
+          budget: QueryBudget) -> str:
     """As the CLI's text formatter: a paginated answer is printed (and queried) page by page."""
     if not (call.paginate and pages and call.op in ("query", "scan", "list-tables")):
-        return format_text(_search(call, doc))
+        return format_text(_search(call, doc, budget))
     keys = ["TableNames"] if call.op == "list-tables" else ["Items", "Count", "ScannedCount"]
     out = []
     for i, page in enumerate(jsonable(pages)):
@@ -288,7 +284,8 @@ def _text(call: AwsCall, doc: dict[str, Any], pages: list[dict[str, Any]] | None
             if i == 0 and call.op != "list-tables" else {}
         for key in keys:  # as the CLI: every result key, None where the page has none
             current[key] = page.get(key)
-        out.append(format_text(_search(call, current)))
+        out.append(format_text(_search(call, current, budget)))
     if doc.get("NextToken"):
-        out.append(format_text(_search(call, {"NextToken": {"NextToken": doc["NextToken"]}})))
+        token = {"NextToken": {"NextToken": doc["NextToken"]}}
+        out.append(format_text(_search(call, token, budget)))
     return "".join(out)

@@ -26,12 +26,34 @@ class ShorthandError(DdbBotError, ValueError):
     """Text that is not valid shorthand; the message points at the place."""
 
     def __init__(self, value: str, expected: str, actual: str, index: int) -> None:
-        where = value[:index] + " ⟵ " + value[index:]
+        # up to 40 characters either side of the place, however long the text
+        before = value[max(index - 40, 0):index]
+        after = value[index:index + 40]
+        where = ("…" if index > 40 else "") + before + " ⟵ " + after \
+            + ("…" if len(value) > index + 40 else "")
+        actual = actual if len(actual) <= 40 else actual[:40] + "…"
         super().__init__(f"expected `{expected}`, found `{actual}` here: {where}")
 
 
+class ShorthandTooDeep(ShorthandError):
+    """Lists and maps nested past ``MAX_DEPTH``; the parser recurses once a level."""
+
+    def __init__(self, limit: int) -> None:
+        DdbBotError.__init__(self, f"lists and maps nest deeper than {limit} levels "
+                                   "(DynamoDB allows 32 levels of maps and lists)")
+
+
+# the parser recurses once a list or map level: far below Python's recursion limit, and
+# above what typed values of DynamoDB's 32 levels take ({M={k={M=...}}}: two a level)
+MAX_DEPTH = 66
+
+
 class ShorthandParser:
-    """Purely syntactic: ``a=b,c=[d,e],f={g=h}`` to dicts, lists and strings."""
+    """Purely syntactic: ``a=b,c=[d,e],f={g=h}`` to dicts, lists and strings.
+
+    Unlike awscli's, regexes match in place (``pattern.match(text, pos)``) rather than on
+    a copy of the rest of the text, so parsing is linear in the text's length.
+    """
 
     _SINGLE_QUOTED = re.compile(r"'(?:\\'|[^'])*'")
     _DOUBLE_QUOTED = re.compile(r'"(?:\\"|[^"])*"')
@@ -47,7 +69,13 @@ class ShorthandParser:
     def parse(self, value: str) -> dict[str, Any]:
         self._input = value
         self._index = 0
+        self._depth = 0
         return self._parameter()
+
+    def _enter(self) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise ShorthandTooDeep(MAX_DEPTH)
 
     def _parameter(self) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -113,13 +141,14 @@ class ShorthandParser:
         return first if len(csv) == 1 else csv
 
     def _value(self) -> str:
-        result = self._FIRST_VALUE.match(self._input[self._index:])
+        result = self._FIRST_VALUE.match(self._input, self._index)
         if result is not None:
             return self._consume_matched(result).replace("\\,", ",").rstrip()
         return ""
 
     def _explicit_list(self) -> list[Any]:
         self._expect("[", consume_whitespace=True)
+        self._enter()
         values = []
         while self._current() != "]":
             values.append(self._explicit_values())
@@ -128,6 +157,7 @@ class ShorthandParser:
                 self._expect(",")
                 self._consume_whitespace()
         self._expect("]")
+        self._depth -= 1
         return values
 
     def _explicit_values(self) -> Any:
@@ -139,6 +169,7 @@ class ShorthandParser:
 
     def _hash_literal(self) -> dict[str, Any]:
         self._expect("{", consume_whitespace=True)
+        self._enter()
         keyvals: dict[str, Any] = {}
         while self._current() != "}":
             key = self._key()
@@ -151,6 +182,7 @@ class ShorthandParser:
                 self._consume_whitespace()
             keyvals[key] = v
         self._expect("}")
+        self._depth -= 1
         return keyvals
 
     def _first_value(self) -> str:
@@ -183,15 +215,15 @@ class ShorthandParser:
             self._consume_whitespace()
 
     def _must_consume(self, regex: re.Pattern[str], name: str) -> str:
-        result = regex.match(self._input[self._index:])
+        result = regex.match(self._input, self._index)
         if result is not None:
             return self._consume_matched(result)
         raise ShorthandError(self._input, f"<{name}>", "nothing", self._index)
 
     def _consume_matched(self, result: re.Match[str]) -> str:
-        start, end = result.span()
-        v = self._input[self._index + start:self._index + end]
-        self._index += end - start
+        # the match was made at self._index (pattern.match(text, pos)), so it starts there
+        v = result.group(0)
+        self._index = result.end()
         return v
 
     def _current(self) -> Any:

@@ -15,7 +15,7 @@ from botocore.model import Shape
 
 from commands.awscli import shorthand
 from commands.awscli.flags import file_ref
-from commands.parse import decode_dynamo_json, load_json
+from commands.parse import check_nesting, check_value_text, decode_dynamo_json, load_json
 from commands.registry import CommandError
 
 _TAGS = {"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"}
@@ -33,6 +33,7 @@ def raw_map(text: str, flag: str, shape: Shape) -> dict[str, Any]:
     if text.lstrip().startswith(("{", "[")):
         obj = load_json(text, flag)
     else:
+        check_value_text(text, flag)
         try:
             obj = shorthand.parse(text, shape)
         except shorthand.ShorthandError as exc:
@@ -51,10 +52,13 @@ def attribute_map(text: str, flag: str, shape: Shape, plain_ok: bool = True) -> 
     obj = raw_map(text, flag, shape)
     if not is_typed(obj):
         if plain_ok and all(not isinstance(v, dict) for v in obj.values()):
+            check_nesting(obj, flag)
             return obj
         raise CommandError(f"{flag} is not valid DynamoDB JSON: each value needs a type, "
                            'like {"S":"x"} or {S=x}')
-    return decode_dynamo_json({k: blobs_as_bytes(v) for k, v in obj.items()}, flag)
+    values = decode_dynamo_json({k: blobs_as_bytes(v) for k, v in obj.items()}, flag)
+    check_nesting(values, flag)
+    return values
 
 
 def blobs_as_bytes(value: Any) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 
 from commands import expr
 from commands.awscli.call import AwsCall, require_all_used
+from commands.awscli.expressions import check_expression_length
 from commands.awscli.flags import usage
 from commands.input_checks import check_write_values
 from commands.registry import CommandError, Context
@@ -28,6 +29,7 @@ def parse_update_expression(call: AwsCall) -> tuple[dict[str, Any], list[str]]:
     text = call.update_expression or ""
     table = call.table
     assert table is not None
+    check_expression_length(text, "--update-expression")
     try:
         toks = expr.tokens(text)
     except expr.ExpressionError as exc:

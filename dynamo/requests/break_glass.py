@@ -33,7 +33,7 @@ from dynamo.redact import mask_text
 from dynamo.requests import undo
 from dynamo.requests.model import REQ_PK, Kind, Status, WriteRequest, conditioned, from_item, to_item
 from dynamo.requests.operations import data_operation, transact
-from dynamo.requests.plan import TOO_LARGE, PlanError
+from dynamo.requests.plan import TOO_LARGE, PlanError, check_storable
 from dynamo.requests.refusal import Refused
 from dynamo.schema import resolve_table
 from dynamo.store import StoreError, item_too_large, serialize_item
@@ -131,7 +131,9 @@ class BreakGlass:
             return self._record_unrun(req, halt.status, halt.error)
         data_op = data_operation(req, table, full, extra.also)
         undo.merge_secrets(data_op, extra.merge)
-        state_op = {"Put": {"TableName": self.table, "Item": serialize_item(_claimed(req)),
+        stored = serialize_item(_claimed(req))
+        check_storable(stored)  # refused before anything runs, as a request would be
+        state_op = {"Put": {"TableName": self.table, "Item": stored,
                             **conditioned(Attr("pk").not_exists())}}
         try:
             # the order is fixed: ``_stale_or_raise`` reads reasons 0 (data) and 1 (request)

@@ -13,6 +13,7 @@ TransactWriteItems call are ``dynamo.requests.operations``.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -36,7 +37,7 @@ from dynamo.requests.model import (
     still_pending,
     to_item,
 )
-from dynamo.requests.plan import TOO_LARGE, PlanError, Planner
+from dynamo.requests.plan import TOO_LARGE, PlanError, Planner, check_storable
 from dynamo.requests.refusal import Refused
 from dynamo.requests.transaction import Crossed, Execution
 from dynamo.store import Store, deserialize_item, item_too_large, serialize_item
@@ -72,6 +73,18 @@ class Requests(Planner, Execution, BreakGlass):
         self.table = state_table
         self.ttl_seconds = ttl_seconds
         self.clock = clock
+        # told of every step ``_log`` records, as (actor, action, request, outcome): the
+        # bot's metrics (bot.metrics.request_event); never decides anything
+        self.observe: Callable[[str, str, WriteRequest, str], None] | None = None
+        self.earlier: WriteRequest | None = None  # set on a ``rerequesting`` copy
+
+    def rerequesting(self, earlier: WriteRequest) -> Requests:
+        """These requests, saving each new one as a Re-request of ``earlier``: whoever asked
+        for ``earlier`` (its requester and those before them) is kept on the new request as
+        someone who may not approve it, whoever clicks Re-request."""
+        again = copy.copy(self)
+        again.earlier = earlier
+        return again
 
     def plan_undo(self, request_id: str, requester: str, **kw: Any) -> WriteRequest:
         """The request reversing an executed one (``dynamo.requests.undo``)."""
@@ -79,8 +92,14 @@ class Requests(Planner, Execution, BreakGlass):
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, req: WriteRequest) -> WriteRequest:
+        if self.earlier is not None:
+            req.rerequest_of = self.earlier.id
+            req.asked_before = sorted({*self.earlier.asked_before, self.earlier.requester}
+                                      - {req.requester})
+        stored = serialize_item(to_item(req))
+        check_storable(stored)
         try:
-            self.client.put_item(TableName=self.table, Item=serialize_item(to_item(req)),
+            self.client.put_item(TableName=self.table, Item=stored,
                                  **conditioned(Attr("pk").not_exists()))
         except ClientError as exc:
             if item_too_large(exc):  # the request holds the item's before: near 400 KB
@@ -102,6 +121,8 @@ class Requests(Planner, Execution, BreakGlass):
             detail.update(break_glass=True, break_glass_reason=req.break_glass_reason,
                           reviewed_by=req.reviewed_by)
         self.audit.record(actor, action, req.id, req.summary, outcome, detail)
+        if self.observe is not None:
+            self.observe(actor, action, req, outcome)
 
     def get(self, request_id: str) -> WriteRequest | None:
         if not request_id or len(request_id) > 40:
@@ -132,6 +153,9 @@ class Requests(Planner, Execution, BreakGlass):
                        is_approver: Callable[[str], bool]) -> None:
         if user == req.requester:
             raise Refused("you asked for this change; a second person has to approve it")
+        if req.asked_by(user):
+            raise Refused(f"you asked for this change before (it re-requests {req.rerequest_of}); "
+                          "someone who did not ask for it has to approve it")
         if not self.may_decide(req, user, is_approver):
             if req.approvers:
                 raise Refused(f"the approval policy for {req.kind.value} on `{req.table}` names "

@@ -145,9 +145,17 @@ class WriteRequest:
     # the approval policy's rule, fixed when the request is made (dynamo.policy)
     need: int = stored(1, load=int)  # distinct approvals needed
     approvers: list[str] = stored(default_factory=list, load=list)  # ids; empty: DDB_BOT_APPROVERS
+    # why the rule is stricter than its kind's: "replaces the item, judged as delete"
+    # (dynamo.requests.plan.judged_by_effect); absent when the kind's own rule applied
+    judged: str | None = stored(None, optional=True)
     # who approved so far (sorted); a string set in the item, absent while empty (no empty sets)
     approvals: list[str] = stored(default_factory=list, name=APPROVALS, dump=_string_set,
                                   load=sorted, omit=lambda v: not v)
+    # Re-request (Requests.rerequesting): the stale request this one asks for again, and
+    # who asked for the change in every earlier generation; like the requester, none of
+    # them may approve it (``asked_by``); absent while empty
+    rerequest_of: str | None = stored(None, optional=True)
+    asked_before: list[str] = stored(default_factory=list, load=list, omit=lambda v: not v)
     # undo (dynamo.requests.undo): the EXECUTED request whose change this one reverses
     undo_of: str | None = stored(None, optional=True)
     # an undo of a delete: names (never values) of the secret attributes it puts back from
@@ -159,6 +167,11 @@ class WriteRequest:
     break_glass_reason: str | None = stored(None, optional=True)
     reviewed_by: str | None = stored(None, optional=True)
     reviewed_at: int | None = stored(None, optional=True, load=_int_or_none)
+
+    def asked_by(self, user: str) -> bool:
+        """Whether ``user`` asked for this change: its requester, or the requester of an
+        earlier generation it re-requests. Whoever asked never approves."""
+        return user == self.requester or user in self.asked_before
 
     # -- presentation (dynamo.requests.preview says why it lives in this layer) ---------------
     def preview(self) -> list[tuple[str, str, str]]:

@@ -130,7 +130,7 @@ def _undo_delete(reqs: Requests, src: WriteRequest, table: Table,
         if image is None:
             raise PlanError(f"the secret attributes of the item {src.id} deleted are no longer "
                             "kept, so it cannot be restored whole; nothing was requested")
-        restores = sorted(a for a in image if a in table.never_shown)
+        restores = sorted(a for a in image if table.holds_secret(a, image[a]))
     req = reqs._base(Kind.PUT, table, requester, key=dict(src.key), item=dict(src.before),
                      existed=False, **kw)
     req.restores = restores
@@ -148,7 +148,7 @@ def _undo_put(reqs: Requests, src: WriteRequest, table: Table,
     shown = _comparable(table, current)
     differ = sorted(set(shown) ^ set(src.item) | {a for a in shown if a in src.item
                                                    and shown[a] != src.item[a]})
-    secrets = sorted(a for a in current if a in table.never_shown)
+    secrets = sorted(a for a in current if table.holds_secret(a, current[a]))
     if secrets != sorted(src.restores):
         differ += [a for a in sorted(set(secrets) ^ set(src.restores))]
     if differ:
@@ -221,8 +221,9 @@ def prepare(reqs: Requests, req: WriteRequest, table: Table, full: str, now: int
         image = _current(reqs.store, full, req.key)
         if image is None or _comparable(table, image) != req.before:
             raise Halt(Status.STALE, "the item changed since the preview; nothing was written")
+        held = {a for a, v in image.items() if table.holds_secret(a, v)}  # by name, nested
         out.also = _all(Attr(a).eq(image[a]) if a in image else Attr(a).not_exists()
-                        for a in secret)
+                        for a in sorted(set(secret) | held))
         out.items.append({"Put": {"TableName": reqs.table, "Item": serialize_item({
             "pk": UNDO_PK, "sk": req.id, "ttl": now + reqs.undo_seconds, "table": req.table,
             "image": image})}})

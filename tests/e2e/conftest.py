@@ -1,4 +1,5 @@
-"""The Bolt app served over real HTTP, a fake Slack Web API, moto underneath."""
+"""The Bolt app served over real HTTP, a fake Slack Web API, and the DynamoDB of the engine
+``DDB_TEST_ENGINE`` chooses (moto or DynamoDB Local, ``testkit.engine``) underneath."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ def _dropped(conns: list[socket.socket], within: float) -> int:
     return closed
 
 
-def test_stalled_connections_pin_no_threads_and_are_dropped(endpoint: str, tmp_path: Path) -> None:
+def test_stalled_connections_pin_no_threads_and_are_dropped(endpoint: Any, tmp_path: Path) -> None:
     _raise_fd_limit(STALLED + 200)
     slack = FakeSlack().start()
     env, port = _env(endpoint, slack, tmp_path, SLACK_SIGNING_SECRET=SIGNING_SECRET,

@@ -283,7 +283,8 @@ def test_approval_whose_answer_was_lost_after_the_commit_is_shown_executed(bot: 
     botocore's HTTP layer after moto committed, as a read timeout): the message in Slack
     says EXECUTED by the approver, never "refused … nothing changed"."""
     from botocore.exceptions import ReadTimeoutError
-    from moto.core.models import botocore_stubber
+
+    from testkit import engine
 
     request_id = _request(bot, f"update users {demo.DEMO_USER_ID} set status=disabled")
     lost: list[str] = []
@@ -292,7 +293,7 @@ def test_approval_whose_answer_was_lost_after_the_commit_is_shown_executed(bot: 
         if lost:
             return None  # the retry reaches moto, which fails its conditions
         lost.append(event_name)
-        botocore_stubber(event_name=event_name, request=request)  # moto commits
+        engine.deliver(request, event_name)  # DynamoDB commits
         raise ReadTimeoutError(endpoint_url=request.url)
 
     bot.services.client.meta.events.register("before-send.dynamodb.TransactWriteItems", drop)

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from testkit import engine
+from testkit.engine import Endpoint
 from testkit.fake_slack import FakeSlack
 from testkit.signed import SlackSender
 
@@ -52,27 +54,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    """A moto DynamoDB server holding the declared tables, the state table and demo data."""
-    from moto.server import ThreadedMotoServer
-
+def endpoint() -> Iterator[Endpoint]:
+    """A DynamoDB endpoint (moto's server or DynamoDB Local, ``testkit.engine``) holding the
+    declared tables, the state table and demo data."""
     from dynamo import demo
-    from dynamo.aws import dynamodb_client
-    from dynamo.tables import create_platform_tables, create_state_table
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    client = dynamodb_client("us-west-2", url)
-    create_platform_tables(client, "dev")
-    create_state_table(client, "mfh-dev-ddb-bot")
-    demo.seed(client, "dev")
-    yield url
-    server.stop()
+    with engine.endpoint("serve") as ep:
+        client = ep.client()
+        engine.create_tables(client)
+        demo.seed(client, "dev")
+        yield ep
 
 
-def _env(endpoint: str, slack: FakeSlack, tmp_path: Path, **extra: str) -> tuple[dict[str, str], int]:
+def _env(endpoint: Endpoint, slack: FakeSlack, tmp_path: Path,
+         **extra: str) -> tuple[dict[str, str], int]:
     """The process environment (and its PORT), with a `moto` that refuses to import first
     on the path: the serving modes must never need it."""
     blocker = tmp_path / "blocker" / "moto"
@@ -84,14 +79,14 @@ def _env(endpoint: str, slack: FakeSlack, tmp_path: Path, **extra: str) -> tuple
            if not k.startswith(("SLACK_", "DDB_BOT_", "AWS_ENDPOINT"))}
     env.update({
         "PYTHONPATH": f"{blocker.parent}{os.pathsep}{ROOT}", "PORT": str(port),
-        "AWS_ENDPOINT_URL_DYNAMODB": endpoint, "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x", "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url,
-        **extra,
+        **endpoint.env(), "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url,
+        # the whole workspace, said outright (serve refuses empty lists otherwise: bot.access)
+        "DDB_BOT_OPEN_ACCESS": "true", **extra,
     })
     return env, port
 
 
-def _start(endpoint: str, slack: FakeSlack, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+def _start(endpoint: Endpoint, slack: FakeSlack, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
     env, port = _env(endpoint, slack, tmp_path, SLACK_SIGNING_SECRET=SIGNING_SECRET)
     proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -113,7 +108,7 @@ def _wait_ready(proc: subprocess.Popen[str], port: int, timeout: float = 20) -> 
     raise AssertionError("serve did not become ready")
 
 
-def test_sigterm_finishes_acknowledged_work_and_logs_json(endpoint: str, tmp_path: Path) -> None:
+def test_sigterm_finishes_acknowledged_work_and_logs_json(endpoint: Endpoint, tmp_path: Path) -> None:
     slack = SlowResponses().start()
     proc, port = _start(endpoint, slack, tmp_path)
     try:
@@ -160,7 +155,7 @@ class NoWebSocket(FakeSlack):
         return super().answer(path, body)
 
 
-def test_socket_mode_serves_health_and_stops_on_sigterm(endpoint: str, tmp_path: Path) -> None:
+def test_socket_mode_serves_health_and_stops_on_sigterm(endpoint: Endpoint, tmp_path: Path) -> None:
     """Socket Mode: /healthz on PORT reports the WebSocket (down here: 503); SIGTERM → 0."""
     app_token = "xapp-1-A111-222-socketmodetoken"
     slack = NoWebSocket().start()

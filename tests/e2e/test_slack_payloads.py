@@ -18,7 +18,7 @@ from bot.render import ids
 from bot.render.modals import ACTION
 from dynamo import demo
 from testkit import scan_all
-from testkit.signed import rich_text, slack_escape, slack_format
+from testkit.signed import in_workspace, rich_text, slack_escape, slack_format
 from tests.e2e.conftest import approve_posted_helper_change
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
@@ -27,7 +27,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 def fixture(name: str) -> dict[str, Any]:
     data = json.loads((FIXTURES / name).read_text())
     assert data["_source"], name  # every fixture says where its shape comes from
-    return copy.deepcopy(data)
+    return in_workspace(copy.deepcopy(data))  # the bot serves its token's workspace only
 
 
 def _text(obj: Any) -> str:
@@ -40,8 +40,9 @@ def _ok(msg: dict[str, Any]) -> bool:
 
 def test_every_fixture_names_its_source() -> None:
     names = sorted(p.name for p in FIXTURES.glob("*.json"))
-    assert names == ["block_actions.json", "message_shortcut_bolt.json",
-                     "message_shortcut_docs.json", "slash_command.json", "view_submission.json"]
+    assert names == ["block_actions.json", "message_shortcut_app_links.json",
+                     "message_shortcut_bolt.json", "message_shortcut_docs.json",
+                     "message_shortcut_links.json", "slash_command.json", "view_submission.json"]
     for name in names:
         source = fixture(name)["_source"]
         assert "docs" in source.lower() or "bolt" in source.lower(), name

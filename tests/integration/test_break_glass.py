@@ -237,10 +237,11 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _lose_answers(client: Any, n: int | None, forward: bool = True) -> list[str]:
-    """The next ``n`` TransactWriteItems commit in moto and their answer is lost
+    """The next ``n`` TransactWriteItems commit in DynamoDB and their answer is lost
     (as ``tests/integration/test_write_faults.py::lose_answers``)."""
     from botocore.exceptions import ReadTimeoutError
-    from moto.core.models import botocore_stubber
+
+    from testkit import engine
 
     lost: list[str] = []
 
@@ -249,7 +250,7 @@ def _lose_answers(client: Any, n: int | None, forward: bool = True) -> list[str]
             return None
         lost.append(json.loads(request.body).get("ClientRequestToken", ""))
         if forward:
-            botocore_stubber(event_name=event_name, request=request)
+            engine.deliver(request, event_name)  # DynamoDB commits
         raise ReadTimeoutError(endpoint_url=request.url)
 
     client.meta.events.register("before-send.dynamodb.TransactWriteItems", drop)

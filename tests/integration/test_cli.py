@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from dynamo import demo
-from testkit.moto import threaded_moto_server
+from testkit import engine
+from testkit.engine import Endpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -64,14 +65,14 @@ def test_bad_configuration_names_the_variable() -> None:
 
 
 @pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    with threaded_moto_server() as url:
-        yield url
+def endpoint() -> Iterator[Endpoint]:
+    """An empty DynamoDB over HTTP: moto's server or DynamoDB Local (``testkit.engine``)."""
+    with engine.endpoint("cli") as ep:
+        yield ep
 
 
-def test_init_seed_console_against_a_dynamodb_endpoint(moto_server: str) -> None:
-    env: dict[str, Any] = {"AWS_ENDPOINT_URL_DYNAMODB": moto_server, "STAGE": "qa",
-                           "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+def test_init_seed_console_against_a_dynamodb_endpoint(endpoint: Endpoint) -> None:
+    env: dict[str, Any] = {**endpoint.env(), "STAGE": "qa"}
     proc = run("init", "--all", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "mfh-qa-ddb-bot: created" in proc.stdout
@@ -88,3 +89,35 @@ def test_init_seed_console_against_a_dynamodb_endpoint(moto_server: str) -> None
     assert "matches the declared schema" in proc.stdout
     proc = run("console", "-c", "/ddb get mfh-dev-users user:x", env=env)
     assert proc.returncode != 0 and "outside" in proc.stderr
+
+
+def test_demo_on_dynamodb_local_answers_from_the_real_engine() -> None:
+    """``demo --engine dynamodb-local``: DynamoDB Local started, seeded, used, stopped."""
+    import re
+    import socket
+
+    from dynamo.local_engine import DynamoDBLocalUnavailable, require_java
+
+    try:
+        require_java()
+    except DynamoDBLocalUnavailable as exc:  # ./dev test skips the whole tier then, too
+        pytest.skip(str(exc))
+    proc = run("demo", "--engine", "dynamodb-local", stdin="/ddb describe users\nquit\n",
+               timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Items: 12 (approximate)" in proc.stdout
+    assert "PITR: unknown" in proc.stdout  # DynamoDB Local has no PITR (moto: DISABLED)
+    assert "none: matches the declared schema" in proc.stdout
+    url = re.search(r"demo data loaded \(DynamoDB Local on http://127\.0\.0\.1:(\d+)\)",
+                    proc.stdout)
+    assert url, proc.stdout
+    with pytest.raises(OSError):  # stopped when the demo ended
+        socket.create_connection(("127.0.0.1", int(url.group(1))), timeout=2).close()
+
+
+def test_demo_help_names_both_engines() -> None:
+    proc = run("demo", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "--engine {moto,dynamodb-local}" in text
+    assert "moto in this process (default)" in text and "DynamoDB Local" in text

@@ -28,7 +28,7 @@ from commands import dispatch
 from commands.results import ErrorResult, RequestResult
 from dynamo import demo
 from dynamo.store import deserialize_item, serialize_item
-from testkit import REGION, STAGE, race, scan_all
+from testkit import REGION, STAGE, engine, race, scan_all
 from testkit.race import hold_first
 from testkit.worlds import World, restorable_world, trimmed_demo
 
@@ -173,6 +173,7 @@ def executed(result: Any) -> RequestResult:
 
 
 # == throttling ==================================================================================
+@pytest.mark.moto_only("injects DynamoDB errors through moto's response handler")
 @pytest.mark.parametrize("code", ["ThrottlingException", "ProvisionedThroughputExceededException"])
 def test_throttled_transaction_is_retried_by_botocore_and_runs_once(
         services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
@@ -187,6 +188,7 @@ def test_throttled_transaction_is_retried_by_botocore_and_runs_once(
     assert outcomes(ddb, rid).count(("approve", "EXECUTED")) == 1
 
 
+@pytest.mark.moto_only("injects DynamoDB errors through moto's response handler")
 @pytest.mark.parametrize("reason", ["ThrottlingError", "TransactionConflict"])
 def test_transaction_cancelled_for_throttling_is_retried_and_runs_once(
         services: Any, ddb: Any, seeded: Any, clock: Any, fail: Callable[..., list[int]],
@@ -199,6 +201,7 @@ def test_transaction_cancelled_for_throttling_is_retried_and_runs_once(
     assert outcomes(ddb, rid).count(("approve", "EXECUTED")) == 1
 
 
+@pytest.mark.moto_only("injects DynamoDB errors through moto's response handler")
 def test_throttling_that_never_stops_surfaces_an_error_and_writes_nothing(
         services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
         fail: Callable[..., list[int]], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -219,6 +222,7 @@ def test_throttling_that_never_stops_surfaces_an_error_and_writes_nothing(
     assert helper(ddb)["execution_count"] == Decimal(42)
 
 
+@pytest.mark.moto_only("injects DynamoDB errors through moto's response handler")
 def test_cancellations_that_never_stop_surface_an_error_and_write_nothing(
         services: Any, ddb: Any, seeded: Any, clock: Any,
         fail: Callable[..., list[int]]) -> None:
@@ -240,8 +244,13 @@ def idempotency(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
     A token that already committed, sent again with the same parameters, succeeds without
     writing anything; with other parameters it is IdempotentParameterMismatchException.
+    DynamoDB Local has these semantics itself: there the fixture changes nothing and
+    records nothing.
     """
     from moto.core.responses import ActionResult
+
+    if not engine.on_moto():
+        return {}
 
     committed: dict[str, str] = {}
     original = DynamoHandler.transact_write_items
@@ -304,6 +313,7 @@ def test_double_click_in_the_same_second_executes_once(
     assert helper(ddb)["execution_count"] == Decimal(42)
 
 
+@pytest.mark.moto_only("emulates ClientRequestToken in moto's response handler")
 def test_lost_response_after_commit_is_retried_idempotently(
         services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
         idempotency: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -343,7 +353,6 @@ def lose_answers(ddb: Any) -> Callable[..., list[str]]:
     runs before the first call goes out (a racing approver).
     """
     from botocore.exceptions import ReadTimeoutError
-    from moto.core.models import botocore_stubber
 
     def install(n: int | None, before: Callable[[], Any] | None = None,
                 forward: bool = True) -> list[str]:
@@ -359,7 +368,7 @@ def lose_answers(ddb: Any) -> Callable[..., list[str]]:
             body = json.loads(request.body)
             lost.append(body.get("ClientRequestToken", ""))
             if forward:
-                botocore_stubber(event_name=event_name, request=request)
+                engine.deliver(request, event_name)  # DynamoDB commits
             raise ReadTimeoutError(endpoint_url=request.url)
 
         ddb.meta.events.register("before-send.dynamodb.TransactWriteItems", drop)
@@ -387,6 +396,7 @@ def test_lost_answer_then_conditional_failure_is_reported_as_executed(
     assert "EXECUTED" in shown and "nothing changed" not in shown and "refused" not in shown
 
 
+@pytest.mark.moto_only("emulates ClientRequestToken in moto's response handler")
 def test_lost_answer_is_retried_with_the_same_token_and_succeeds(
         services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
         idempotency: dict[str, str], lose_answers: Callable[..., list[str]]) -> None:
@@ -445,6 +455,7 @@ def test_another_approver_who_executed_first_is_still_a_refusal(
 
 
 # == GSI changes when UpdateTable fails ==========================================================
+@pytest.mark.moto_only("injects DynamoDB errors through moto's response handler")
 def test_update_table_error_marks_the_gsi_request_failed(
         services: Any, ddb: Any, seeded: Any, clock: Any, backoff: list[float],
         fail: Callable[..., list[int]]) -> None:

@@ -1,8 +1,9 @@
-"""One moto server, the same data, and the real aws CLI beside the bot.
+"""One DynamoDB endpoint, the same data, and the real aws CLI beside the bot.
 
-``cli`` runs a batch of aws CLI commands in one process (tests/parity/cli_driver.py) with
-fake credentials, us-west-2 and ``--endpoint-url`` at the server; the bot talks to the
-same server through its own client.
+The endpoint is moto's server or a database of its own on DynamoDB Local
+(``DDB_TEST_ENGINE``, ``testkit.engine``). ``cli`` runs a batch of aws CLI commands in
+one process (tests/parity/cli_driver.py) with the endpoint's credentials, us-west-2 and
+``--endpoint-url`` at it; the bot talks to the same database through its own client.
 """
 
 from __future__ import annotations
@@ -18,16 +19,16 @@ from typing import Any
 
 import pytest
 
-from testkit import REGION, STAGE
-from testkit.moto import threaded_moto_server
+from testkit import REGION, engine
+from testkit.engine import Endpoint
 
 DRIVER = Path(__file__).with_name("cli_driver.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli_env(home: Path) -> dict[str, str]:
+def cli_env(home: Path, endpoint: Endpoint) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+    env.update(AWS_ACCESS_KEY_ID=endpoint.access_key, AWS_SECRET_ACCESS_KEY=endpoint.secret_key,
                AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE=str(home / "config"),
                AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"), HOME=str(home),
                PYTHONPATH=str(ROOT))
@@ -35,11 +36,11 @@ def cli_env(home: Path) -> dict[str, str]:
 
 
 class Cli:
-    """The real aws CLI against the test's moto server."""
+    """The real aws CLI against the module's endpoint."""
 
-    def __init__(self, endpoint: str, home: Path) -> None:
-        self.endpoint = endpoint
-        self.env = cli_env(home)
+    def __init__(self, endpoint: Endpoint, home: Path) -> None:
+        self.endpoint = endpoint.url
+        self.env = cli_env(home, endpoint)
 
     def argv(self, text: str) -> list[str]:
         words = [w for w in shlex.split(text) if w != "\n"]
@@ -58,27 +59,23 @@ class Cli:
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with threaded_moto_server() as url:
-        yield url
+def endpoint() -> Iterator[Endpoint]:
+    with engine.endpoint("parity") as ep:
+        yield ep
 
 
 @pytest.fixture(scope="module")
-def client(endpoint: str) -> Any:
-    from dynamo.aws import dynamodb_client
-    from dynamo.tables import create_platform_tables, create_state_table
+def client(endpoint: Endpoint) -> Any:
     from tests.parity.data import seed
 
-    client = dynamodb_client(REGION, endpoint, aws_access_key_id="testing",
-                             aws_secret_access_key="testing")
-    create_platform_tables(client, STAGE)
-    create_state_table(client, f"mfh-{STAGE}-ddb-bot")
+    client = endpoint.client()
+    engine.create_tables(client)
     seed(client)
     return client
 
 
 @pytest.fixture(scope="module")
-def cli(endpoint: str, client: Any, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+def cli(endpoint: Endpoint, client: Any, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     return Cli(endpoint, tmp_path_factory.mktemp("aws-home"))
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from commands import dispatch
-from commands.results import JsonResult, Result, TextResult
+from commands.results import ErrorResult, JsonResult, Result, TextResult
+from testkit import engine
 from tests.parity.data import BIG
 
 U = "--table-name mfh-dev-users"
@@ -198,7 +199,15 @@ def test_at_least_sixty_commands() -> None:
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_same_data_as_the_aws_cli(case: str, services: Any, cli_results: dict[str, Any]) -> None:
-    expected = cli_data(cli_results[case], CASES[case])
+    out = cli_results[case]
+    if out["rc"] != 0 and "(UnknownOperationException)" in out["err"]:
+        # the endpoint lacks the operation (DynamoDB Local: describe-continuous-backups);
+        # the bot fails too, naming the same error (tests/integration/test_engine_differences.py)
+        res = bot(services, CASES[case])
+        assert isinstance(res, ErrorResult) and "UnknownOperationException" in res.message, res
+        assert not engine.on_moto(), out["err"]  # moto implements every operation here
+        return
+    expected = cli_data(out, CASES[case])
     got = bot_data(bot(services, CASES[case]))
     assert got == expected
 

@@ -3,8 +3,8 @@
 The ECS task definition and service are validated against botocore's own model of
 ``RegisterTaskDefinition`` / ``CreateService`` (the API's schema: unknown keys and wrong
 types fail). No Kubernetes schema ships offline, so the manifests are checked for
-structure: known field names, selectors that match, probes on ``/healthz`` at the port the
-image serves, two replicas with a disruption budget, a grace period above the slowest
+structure: known field names, selectors that match, readiness on ``/readyz`` and liveness
+on ``/healthz`` at the port the image serves, two replicas with a disruption budget, a grace period above the slowest
 stop, the image's user, and memory sized from the measured RSS and the server's limits.
 """
 
@@ -84,9 +84,14 @@ def test_probes_hit_healthz_on_the_port_the_image_serves() -> None:
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     env = {e["name"]: e["value"] for e in c["env"]}
     assert ("EXPOSE", str(ports["http"])) in _final_stage() and env["PORT"] == str(ports["http"])
-    for probe in ("readinessProbe", "livenessProbe"):
+    # readiness checks the dependencies (/readyz), liveness only that the process serves
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         get = c[probe]["httpGet"]
-        assert get["path"] == "/healthz" and ports.get(get["port"], get["port"]) == ports["http"]
+        assert get["path"] == path and ports.get(get["port"], get["port"]) == ports["http"]
+    # a readiness check waits up to its dependencies' timeouts (bot.health), never longer
+    from bot.health import TIMEOUT_S
+
+    assert c["readinessProbe"]["timeoutSeconds"] > 2 * TIMEOUT_S  # connect + read
     # readiness drops first (503 while draining), liveness tolerates a busy minute
     ready, live = c["readinessProbe"], c["livenessProbe"]
     assert ready["periodSeconds"] * ready["failureThreshold"] < \
@@ -148,3 +153,19 @@ def test_ecs_service_runs_two_replicas(ecs: Any) -> None:
     assert service["desiredCount"] == 2
     assert service["deploymentConfiguration"]["minimumHealthyPercent"] == 100
     assert service["loadBalancers"][0]["containerPort"] == 3000
+
+
+def test_the_load_balancer_routes_on_readiness_and_ecs_restarts_on_liveness(ecs: Any) -> None:
+    """ECS: the target group's health check (routing) is ``/readyz``; the container health
+    check (ECS replaces the task) stays ``/healthz``, which no dependency can fail."""
+    from bot.health import TIMEOUT_S
+
+    elbv2 = botocore.session.get_session().get_service_model("elbv2")
+    group = json.loads((DEPLOY / "ecs-target-group.json").read_text())
+    validate_parameters(group, elbv2.operation_model("CreateTargetGroup").input_shape)
+    assert group["HealthCheckPath"] == "/readyz" and group["Port"] == 3000
+    assert group["HealthCheckTimeoutSeconds"] > 2 * TIMEOUT_S  # connect + read
+    task = json.loads((DEPLOY / "ecs-task-definition.json").read_text())
+    assert "/healthz" in task["containerDefinitions"][0]["healthCheck"]["command"][-1]
+    service = json.loads((DEPLOY / "ecs-service.json").read_text())
+    assert service["loadBalancers"][0]["containerPort"] == group["Port"]

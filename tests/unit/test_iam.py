@@ -8,9 +8,11 @@ waiters. ``transact_write_items`` needs the item actions of its parts (``Put`` /
 (the digest, locks) is therefore checked without editing this test.
 
 - ``iam/ddb-bot-policy.json``: the running bot (every module but the two below).
-- ``iam/ddb-bot-init-policy.json``: ``python -m bot init`` (``create_state_table``).
-- local only, granted by neither: ``init --all`` (``create_platform_tables``) and demo
-  seeding (``dynamo/demo.py``), which are for local endpoints and benchmarks.
+- ``iam/ddb-bot-init-policy.json``: ``python -m bot init`` (``ensure_state_table``): the
+  state table created protected (PITR, deletion protection, TTL), and nothing else.
+- local only, granted by neither: ``init --all`` (``ensure_platform_tables``), demo
+  seeding (``dynamo/demo.py``) and starting DynamoDB Local (``dynamo/local_engine.py``),
+  which are for local endpoints and benchmarks.
 
 A behavioural check then runs real workflows against moto, records every call with its
 table, and evaluates each against the runtime policy's resources and conditions.
@@ -37,16 +39,18 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_POLICY = ROOT / "iam" / "ddb-bot-policy.json"
 INIT_POLICY = ROOT / "iam" / "ddb-bot-init-policy.json"
 INIT_MODULE = "dynamo/tables.py"
-INIT_ENTRY = "create_state_table"  # what `python -m bot init` runs; --all adds the rest
-LOCAL_MODULES = {"dynamo/demo.py"}  # demo data seeding: local endpoints, benchmarks
+INIT_ENTRY = "ensure_state_table"  # what `python -m bot init` runs; --all adds the rest
+# demo data seeding, DynamoDB Local's readiness probe: local endpoints, benchmarks
+LOCAL_MODULES = {"dynamo/demo.py", "dynamo/local_engine.py"}
 PLACEHOLDERS = {"${AWS_REGION}": "us-west-2", "${ACCOUNT_ID}": "570331155915", "${STAGE}": "dev"}
 STATE_TABLE = "mfh-dev-ddb-bot"
 TRANSACT_PARTS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                   "ConditionCheck": "ConditionCheckItem"}
-# never granted, whatever the code says
+# never granted, whatever the code says (init alone may turn PITR on, for the state table)
 FORBIDDEN = {"dynamodb:DeleteTable", "dynamodb:DeleteBackup", "dynamodb:RestoreTableFromBackup",
              "dynamodb:UpdateContinuousBackups", "dynamodb:DeleteResourcePolicy",
              "dynamodb:PutResourcePolicy"}
+INIT_ONLY = {"dynamodb:UpdateContinuousBackups"}
 
 
 # -- deriving actions from the code -------------------------------------------------------
@@ -173,9 +177,22 @@ def test_runtime_policy_grants_exactly_what_the_code_calls() -> None:
 def test_init_policy_grants_exactly_what_init_calls() -> None:
     need = derived()["init"]
     assert {"dynamodb:CreateTable", "dynamodb:DescribeTable"} <= need  # waiter → DescribeTable
+    # the state table is created protected: PITR turned on, TTL checked and turned on;
+    # deletion protection is a CreateTable parameter, so no UpdateTable
+    assert {"dynamodb:UpdateContinuousBackups", "dynamodb:DescribeTimeToLive",
+            "dynamodb:UpdateTimeToLive"} <= need
+    assert "dynamodb:UpdateTable" not in need
     assert _allowed(_policy(INIT_POLICY)) == need
     for s in _policy(INIT_POLICY)["Statement"]:
         assert _list(s["Resource"]) == [_arn(STATE_TABLE)]  # init creates only the state table
+
+
+def test_init_creates_the_state_table_with_deletion_protection() -> None:
+    from dynamo.tables import state_table_params
+
+    params = state_table_params(STATE_TABLE)
+    assert params["DeletionProtectionEnabled"] is True
+    assert params["TableName"] == STATE_TABLE
 
 
 def test_local_only_actions_are_in_no_policy() -> None:
@@ -186,12 +203,12 @@ def test_local_only_actions_are_in_no_policy() -> None:
 
 def test_no_wildcards_and_never_table_deletion() -> None:
     runtime = _policy(RUNTIME_POLICY)
-    for policy in (runtime, _policy(INIT_POLICY)):
+    for policy, forbidden in ((runtime, FORBIDDEN), (_policy(INIT_POLICY), FORBIDDEN - INIT_ONLY)):
         for s in policy["Statement"]:
             for action in _list(s["Action"]):
                 assert action.startswith("dynamodb:") and "*" not in action
             if s["Effect"] == "Allow":
-                assert not set(_list(s["Action"])) & FORBIDDEN
+                assert not set(_list(s["Action"])) & forbidden
                 if _list(s["Resource"]) == ["*"]:
                     assert _list(s["Action"]) == ["dynamodb:ListTables"]  # no resource-level form
     denies = [s for s in runtime["Statement"] if s["Effect"] == "Deny"]

@@ -110,7 +110,7 @@ def test_message_text_reads_text_blocks_and_attachments_once_decoded() -> None:
     # mrkdwn decoded once; plain_text, button values and URLs raw
     assert "x &lt; y" in lines and "p &lt; q" in lines and "v &amp; w" in lines
     assert "f > g" in lines and "https://e.example/?a=1&b=2" in lines
-    assert "bo@example.com" in lines
+    assert "bo bo@example.com" in lines  # a link's label as seen, then its address
 
 
 def test_message_text_normalises_odd_spaces() -> None:

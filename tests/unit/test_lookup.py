@@ -31,7 +31,9 @@ def kinds(text: str, slugs: frozenset[str] = SLUGS) -> list[tuple[str, str]]:
     ("HubSpot and keap but not salesforce", [("slug", "hubspot"), ("slug", "keap")]),
     ("the go-high-level slug", [("slug", "go-high-level")]),
     ("xacct-1 acct- hubspot-sync app.hubspot.com /keap/ key-0001", []),
-    (f"https://app.example.com/users/{SUB}", []),  # inside a path: not an identifier
+    # a URL's path names its item: whole segments count, the host and partial ones never
+    (f"https://app.example.com/users/{SUB}", [("uuid", SUB)]),
+    ("https://acct-0001.example.com/v1~acct-0002/helper-0003.json/x", []),
     ("nothing here, it's broken :(", []),
     ("", []),
 ])
@@ -134,3 +136,53 @@ def test_lookup_command_in_the_console(as_user: Any, seeded: Any) -> None:
     assert "not found" in result.rows[1][3]
     empty = dispatch("lookup nothing to see", as_user("U_A"))
     assert empty.rows == [] and "No identifiers" in empty.notes[0]
+
+
+# -- links: what the person saw (the label) and where it points (ids in the URL's path) -------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("see https://app.example.com/helpers/helper-0007.", [("helper", "helper-0007")]),
+    ("(https://app.example.com/accounts/acct-0001/helpers/helper-0003?tab=runs)",
+     [("account", "acct-0001"), ("helper", "helper-0003")]),
+    (f"https://app.example.com/users/user%3A{SUB}", [("user_id", f"user:{SUB}")]),
+    ("https://app.example.com/users/ada%40example.com", [("email", "ada@example.com")]),
+    ("https://app.example.com/platforms/hubspot/settings", [("slug", "hubspot")]),
+    # the query is read as text, as before; a fragment's path is not a URL path
+    ("https://app.example.com/search?account=acct-0009#/helpers/helper-0001",
+     [("account", "acct-0009")]),
+    ("https://hubspot.com https://acct-0001.example.com/", []),  # hosts never count
+])
+def test_extract_reads_whole_segments_of_a_url_path(
+        text: str, expected: list[tuple[str, str]]) -> None:
+    assert kinds(text) == expected
+
+
+def _seen(text: str) -> list[tuple[str, str]]:
+    """Identifiers of a message whose mrkdwn ``text`` Slack sent as ``text``."""
+    from bot.listeners.inbound import message_text
+
+    return kinds(message_text({"type": "message", "text": text}))
+
+
+@pytest.mark.parametrize(("sent", "expected"), [
+    # the issue's message: the label and the URL's path name the same helper, once
+    ("…about <https://app.example.com/helpers/helper-0007|helper-0007>",
+     [("helper", "helper-0007")]),
+    # a label that names an id the URL does not, and the reverse
+    ("<https://status.example.com/incidents/42|helper-0003 failing>", [("helper", "helper-0003")]),
+    ("<https://app.example.com/accounts/acct-0001|the customer's account>",
+     [("account", "acct-0001")]),
+    # both differ: both looked up, the label first (read first)
+    ("<https://app.example.com/helpers/helper-0003|helper-0007>",
+     [("helper", "helper-0007"), ("helper", "helper-0003")]),
+    ("<https://app.example.com/x?a=1&amp;b=2|acct-0004 &amp; acct-0005>",
+     [("account", "acct-0004"), ("account", "acct-0005")]),
+    # mailto: the address, whatever the label says
+    ("write to <mailto:ada@example.com|Ada Lovelace>", [("email", "ada@example.com")]),
+    ("<mailto:ada@example.com|ada@example.com>", [("email", "ada@example.com")]),
+    # mentions, channels and user groups are never identifiers, nor are their labels
+    ("<@U0ALICE> <@U0BOB|acct-admin> <#C0OPS|acct-0001-alerts> <!subteam^S0H|@helper-team>"
+     " <!here>", []),
+])
+def test_message_links_are_read_as_seen_label_and_target(
+        sent: str, expected: list[tuple[str, str]]) -> None:
+    assert _seen(sent) == expected

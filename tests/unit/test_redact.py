@@ -113,7 +113,7 @@ def test_secret_attributes_redacted_when_nested() -> None:
             "inner": {"api_key": "nested-secret-2", "ok": "visible"},
             "list": [{"refresh_token": "nested-secret-3"}, {"api_secret": "nested-secret-4"}],
         },
-        "tokens": [{"access_token": "nested-secret-5"}],
+        "sessions": [{"access_token": "nested-secret-5"}],
     }
     out = redact_item(item, USERS)
     text = repr(out)
@@ -122,7 +122,7 @@ def test_secret_attributes_redacted_when_nested() -> None:
     assert out["config"]["inner"]["ok"] == "visible"
     assert out["config"]["access_token"] == REDACTED
     assert out["config"]["list"][1]["api_secret"] == REDACTED
-    assert out["tokens"][0]["access_token"] == REDACTED
+    assert out["sessions"][0]["access_token"] == REDACTED
 
 
 def test_secret_attribute_holding_a_map_or_list_is_redacted_whole() -> None:
@@ -189,7 +189,7 @@ def test_mask_text() -> None:
 
 
 def test_non_string_values_pass_through() -> None:
-    item = {"n": Decimal(5), "b": True, "none": None, "bytes": b"\x00", "set": {"a", "b"}}
+    item = {"n": Decimal(5), "b": True, "none": None, "set": {"a", "b"}}
     assert redact_item(item) == item
 
 
@@ -279,3 +279,52 @@ def test_table_and_text_results_mask() -> None:
     rows = [[c, "x"] for c in CREDENTIALS]
     assert_clean(TableResult(columns=["a", "b"], rows=rows, notes=list(CREDENTIALS)))
     assert_clean(TextResult(sections=[("h", c) for c in CREDENTIALS], title=CREDENTIALS[0]))
+
+
+# -- secrets by name, binary values, pagination tokens (issue 18, 19) ---------------------------
+def test_secrets_by_name_at_any_depth_in_any_table_plain_and_typed() -> None:
+    plain = {"platform_id": "p", "password": "pw-1", "Client-Secret": "cs-1",
+             "oauth": {"client_id": "visible", "clientSecret": "cs-2",
+                       "hooks": [{"PRIVATE_KEY": "pk-1", "url": "https://x"}]},
+             "config": {"apiKey": "ak-1", "token_type": "Bearer", "NextToken": "nt"}}
+    typed = {"Item": {"oauth": {"M": {"client_secret": {"S": "cs-3"},
+                                      "client_id": {"S": "visible"}}},
+                      "creds": {"L": [{"M": {"passwd": {"S": "pw-2"}}}]}}}
+    for table in (BY_SHORT["platforms"], USERS, None):
+        out = redact_item(plain, table)
+        assert out["password"] == out["Client-Secret"] == REDACTED
+        assert out["oauth"]["clientSecret"] == out["oauth"]["hooks"][0]["PRIVATE_KEY"] == REDACTED
+        assert out["oauth"]["client_id"] == "visible" and out["oauth"]["hooks"][0]["url"]
+        assert out["config"] == {"apiKey": REDACTED, "token_type": "Bearer", "NextToken": "nt"}
+    out = redact_any(typed)
+    assert out["Item"]["oauth"]["M"]["client_secret"] == {"S": REDACTED}
+    assert out["Item"]["oauth"]["M"]["client_id"] == {"S": "visible"}
+    assert out["Item"]["creds"]["L"][0]["M"]["passwd"] == {"S": REDACTED}
+    assert not any(s in repr(redact_any(plain)) + repr(out)
+                   for s in ("pw-1", "pw-2", "cs-1", "cs-2", "cs-3", "pk-1", "ak-1"))
+
+
+def test_binary_values_are_shown_by_their_size_only() -> None:
+    from boto3.dynamodb.types import Binary
+
+    item = {"logo": b"password=hunter2", "blob": Binary(b"\x00\x01"), "empty": b"",
+            "set": {b"ab", b"cd"}, "nested": {"b": bytearray(b"xyz")}, "list": [b"q"]}
+    out = redact_item(item)
+    assert out == {"logo": "<binary, 16 bytes>", "blob": "<binary, 2 bytes>",
+                   "empty": "<binary, 0 bytes>", "set": ["<binary, 2 bytes>"] * 2,
+                   "nested": {"b": "<binary, 3 bytes>"}, "list": ["<binary, 1 byte>"]}
+    assert redact_any({"B": b"\x00"}) == {"B": "<binary, 1 byte>"}
+
+
+def test_pagination_tokens_stay_whole_and_credentials_in_them_are_still_masked() -> None:
+    token = "eyJFeGNsdXNpdmVTdGFydEtleSI6IHsiaGVscGVyX2lkIjogeyJTIjogImhlbHBlci0wMDAyIn19fQ=="
+    for text in (f'"NextToken": "{token}"', f"NextToken: {token}", f"next_token={token}",
+                 f'{{"nextPageToken": "{token}"}}', f"PaginationToken = {token}",
+                 f"StartingToken: {token}", f'"next": "{token}"'):
+        assert mask_text(text) == text
+    assert redact_any({"NextToken": token, "next": token}) == {"NextToken": token, "next": token}
+    slack = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
+    assert mask_text(f'"NextToken": "{slack}"') == f'"NextToken": "{MASKED}"'
+    # a credential keyword right after the pagination one still masks
+    assert mask_text(f'"NextToken": "{token}", "token": "s3cr3tvalue"') == \
+        f'"NextToken": "{token}", "token": "{MASKED}"'

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
+from bot.messaging.outbound import finish
 from bot.render import ids
 from bot.render.blocks import render_json, render_message
 from bot.render.format import align_rows, format_number, format_value, to_json
@@ -129,7 +130,7 @@ def test_card_of_an_unknown_table_and_odd_values() -> None:
     item = {"b": b"\x00\x01", "s": {"x", "y"}, "n": None, "e": "", "`odd` <name>": "&"}
     msg = check(render_message(ItemsResult(items=[item], title="raw"), view_id="v"))
     text = all_text(msg)
-    assert "*b*: base64:AAE=" in text and '*s*: ["x", "y"]' in text
+    assert "*b*: &lt;binary, 2 bytes&gt;" in text and '*s*: ["x", "y"]' in text
     assert '*e*: ""' in text and "*n*: null" in text
     assert "&lt;name&gt;" in text and "<name>" not in text
 
@@ -433,8 +434,9 @@ def test_any_items_render_within_limits(items: list[dict[str, Any]], table: str 
     check(render_json(result, mask_pii=share))
     out = dump(msg) + render_text(result)
     assert "eyJhbGciOi" not in out and SLACK_TOKEN not in out
-    # mentions only fire in mrkdwn (and the notification fallback); plain_text shows them as text
-    assert "<!here>" not in msg["text"]
+    # mrkdwn is escaped by the renderer; the notification fallback and plain_text where
+    # the message leaves the bot (bot.messaging.outbound)
+    assert "<!here>" not in finish(msg)["text"]
     assert all("<!here>" not in t for t in _mrkdwn_texts(msg["blocks"]))
 
 

@@ -154,3 +154,41 @@ def test_size_is_parsed_and_compares_numbers() -> None:
         expr.parse("size(name) > 'abc'", HELPERS)
     with pytest.raises(expr.ExpressionError, match="not allowed in a key condition"):
         expr.key_condition(expr.parse("user_id = 'u' and size(x) > 1", USERS), "user_id", None)
+
+
+# -- secrets by name (issue 18): any table, any depth, any case or separator --------------------
+PLATFORMS = BY_SHORT["platforms"]
+
+
+@pytest.mark.parametrize(("text", "table", "attr"), [
+    ("begins_with(oauth.client_secret, 'Zq8')", PLATFORMS, "client_secret"),
+    ("password > 'm'", PLATFORMS, "password"),
+    ("contains(config.apiKey, 'x')", HELPERS, "apiKey"),
+    ("config.Private-Key = 'x'", HELPERS, "Private-Key"),
+    ("size(config.hooks[2].CLIENT_SECRET) > 3", HELPERS, "CLIENT_SECRET"),
+    ("not (config.passwd between 'a' and 'm')", HELPERS, "passwd"),
+    ("attribute_exists(config.credentials[0])", HELPERS, "credentials"),
+    ("status = 'a' or begins_with(tokens, 'a')", USERS, "tokens"),
+])
+def test_names_that_say_secret_are_refused_in_every_table(text: str, table, attr: str) -> None:  # type: ignore[no-untyped-def]
+    names = {"#k": "Private-Key"} if "Private-Key" in text else None
+    message = _refused(text.replace("Private-Key", "#k"), table, names=names)
+    assert f"`{attr}`" in message and "secret by its name" in message
+
+
+def test_names_that_describe_a_secret_or_page_are_not_guarded() -> None:
+    for text in ("token_type = 'Bearer'", "begins_with(oauth.token_url, 'https')",
+                 "api_key_id = 'k'", "NextToken = 'x'", "max_tokens > 3"):
+        check_condition(expr.parse(text, HELPERS, None, None), HELPERS, "--filter")
+
+
+def test_secret_names_in_projections_start_keys_and_compared_maps() -> None:
+    with pytest.raises(SecretRefused, match="`clientSecret`"):
+        check_paths([["oauth", "clientSecret"]], PLATFORMS, "--projection-expression")
+    with pytest.raises(SecretRefused, match="`password`"):
+        check_start_key(PLATFORMS, None, {"platform_id": "p", "password": "x"})
+    with pytest.raises(SecretRefused, match="`api-key`"):
+        check_start_key(PLATFORMS, None, {"platform_id": {"nested": {"api-key": "x"}}})
+    node = expr.parse("config = :m", HELPERS, None, {":m": {"pwd": "guess"}})
+    with pytest.raises(SecretRefused, match="`pwd`"):
+        check_condition(node, HELPERS, "--filter")

@@ -11,6 +11,7 @@ from commands.writes import PUT_USAGE
 from dynamo import demo
 from dynamo.store import deserialize_item
 from testkit import scan_all
+from testkit.engine import settled
 from tests.integration.writes.helpers import (
     FAKE_NOW,
     HELPER,
@@ -166,6 +167,7 @@ def test_gsi_create_then_delete(run: Any, ddb: Any, clock: Clock) -> None:
     assert "StatusIndex" not in {g["IndexName"] for g in live}  # not yet
 
     executed(approve(run, res.id))
+    settled(ddb, full("helpers"))  # DynamoDB builds the index (CREATING) before it is ACTIVE
     listed = run("U_B", "/ddb gsi list helpers")
     assert isinstance(listed, TableResult), listed
     rows = {r[0]: r for r in listed.rows}
@@ -178,6 +180,7 @@ def test_gsi_create_then_delete(run: Any, ddb: Any, clock: Clock) -> None:
     res = created(run("U_A", "/ddb gsi delete helpers StatusIndex"))
     assert preview(res) == {"GSI StatusIndex": ("exists", "deleted")}
     executed(approve(run, res.id))
+    settled(ddb, full("helpers"))  # and lists it as DELETING for a while
     listed = run("U_B", "/ddb gsi list helpers")
     assert "StatusIndex" not in {r[0] for r in listed.rows}
     assert "AccountIdIndex" in {r[0] for r in listed.rows}
