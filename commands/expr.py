@@ -12,7 +12,7 @@ Grammar (case-insensitive keywords)::
     factor:= NOT factor | '(' expr ')' | func | path op value
            | path BETWEEN value AND value | path IN '(' value (',' value)* ')'
     func  := begins_with(path, value) | contains(path, value)
-           | attribute_exists(path) | attribute_not_exists(path)
+           | attribute_exists(path) | attribute_not_exists(path) | attribute_type(path, type)
            | size(path) op number | size(path) BETWEEN number AND number
            | size(path) IN '(' number (',' number)* ')'
     op    := = | <> | != | < | <= | > | >=
@@ -49,7 +49,10 @@ _TOKEN = re.compile(
 )
 _NAME = re.compile(r"^#?[A-Za-z_][A-Za-z0-9_-]*(\[\d+\])*$")
 KEYWORDS = {"and", "or", "not", "between", "in"}
-FUNCS = {"begins_with", "contains", "attribute_exists", "attribute_not_exists"}
+FUNCS = {"begins_with", "contains", "attribute_exists", "attribute_not_exists",
+         "attribute_type"}
+# the type names attribute_type(path, :t) takes (DynamoDB's data type descriptors)
+TYPE_NAMES = ("S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M")
 OPS = {"=": "eq", "<>": "ne", "!=": "ne", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 # Generous bounds (DynamoDB's own limit is 300 operators in an update expression) that keep
 # this parser and boto3's recursive builder well inside Python's recursion limit.
@@ -238,6 +241,13 @@ class Parser:
             self.expect(")")
             return Cmp(path, "exists" if name == "attribute_exists" else "not_exists")
         self.expect(",")
+        if name == "attribute_type":  # the value names a type: a string, not the attribute's
+            kind = self.value("")
+            self.expect(")")
+            if kind not in TYPE_NAMES:
+                raise ExpressionError(f"attribute_type({path}, ...) takes a type name, one of "
+                                      f"{', '.join(TYPE_NAMES)}; not `{kind!r}`")
+            return Cmp(path, name, (kind,))
         val = self.value(path)
         self.expect(")")
         return Cmp(path, name, (val,))
@@ -360,6 +370,8 @@ def to_condition(node: Node, cls: type = Attr) -> ConditionBase:
         return a.not_exists()
     if node.op == "contains":
         return a.contains(v[0])
+    if node.op == "attribute_type":
+        return a.attribute_type(v[0])
     return getattr(a, node.op)(v[0])
 
 

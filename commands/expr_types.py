@@ -67,7 +67,7 @@ def check_types(node: expr.Node, table: Table | None, where: str) -> None:
 
 
 def _check(cmp: expr.Cmp, table: Table | None, where: str) -> None:
-    if cmp.op in ("exists", "not_exists"):
+    if cmp.op in ("exists", "not_exists", "attribute_type"):  # a type name, checked when parsed
         return
     op = OP_TEXT.get(cmp.op, cmp.op)
     kinds = [kind(v) for v in cmp.values]

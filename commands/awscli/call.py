@@ -29,11 +29,13 @@ from commands.awscli.jmespath_query import check_query
 from commands.awscli.values import attribute_map
 from commands.parse import check_value_text, load_json, parse_key
 from commands.registry import CommandError, Context
-from dynamo.schema import Table
+from dynamo.schema import Table, UnknownTableError
 from dynamo.values import check_type
 
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
 CAPACITY = ("INDEXES", "TOTAL", "NONE")
+# DynamoDB's bound on TotalSegments of a parallel scan
+MAX_SEGMENTS = 1_000_000
 _NO_TABLE = ("list-tables", "batch-get-item")
 # a NextToken encodes a LastEvaluatedKey: key attributes of at most 2 KB (hash) and 1 KB
 # (range), of the table and of an index; base64 of its JSON stays well below this
@@ -67,6 +69,9 @@ class AwsCall:
     forward: bool = True
     consistent: bool = False
     select: str | None = None
+    # a parallel scan: this segment of total_segments (both or neither)
+    segment: int | None = None
+    total_segments: int | None = None
     # paging, with the CLI's meaning
     paginate: bool = True
     limit: int | None = None
@@ -103,7 +108,7 @@ def parse_call(args: Sequence[str], ctx: Context) -> AwsCall:
     else:
         if not flags.get("--table-name"):
             raise CommandError(f"`{op}` needs --table-name")
-        table, full = ctx.store.table(flags["--table-name"])
+        table, full = _table(ctx, flags["--table-name"])
         call = AwsCall(op=op, table=table, full_name=full, flags=flags)
     call.jmespath = _jmespath(flags.get("--query"))
     call.output = _choice(flags.get("--output"), "--output", OUTPUTS, lower=True)
@@ -138,6 +143,32 @@ def parse_call(args: Sequence[str], ctx: Context) -> AwsCall:
     if call.update_expression is None:
         require_all_used(call)
     return call
+
+
+def _table(ctx: Context, name: str) -> tuple[Table, str]:
+    """The declared table; a name of this stage that no table has answers as DynamoDB does.
+
+    ``mfh-dev-nope`` is inside the bot's ``mfh-{stage}-`` tables: DynamoDB (and the CLI)
+    say the table is not found, and so does the bot. A table that exists under the
+    prefix but is not declared (the bot's own state table) stays refused: DescribeTable
+    is asked only whether the name exists, and nothing of it is shown.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        return ctx.store.table(name)
+    except UnknownTableError as refused:
+        raw = name.strip()
+        if not raw.startswith(f"mfh-{ctx.stage}-"):
+            raise
+        try:
+            ctx.store.client.describe_table(TableName=raw)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                raise CommandError(
+                    "DynamoDB refused it: ResourceNotFoundException: Requested resource not "
+                    f"found: Table: {raw} not found") from None
+        raise refused from None
 
 
 def _paging(call: AwsCall, flags: Mapping[str, Any], ctx: Context) -> None:
@@ -317,6 +348,24 @@ def _parse_read(call: AwsCall, flags: Mapping[str, Any]) -> None:
         call.filter = expr.to_condition(node)
     call.projection = _projection_flag(call, flags)
     _select(call, flags.get("--select"))
+    _segments(call, flags)
+
+
+def _segments(call: AwsCall, flags: Mapping[str, Any]) -> None:
+    """``--segment`` / ``--total-segments``: DynamoDB's rules, said before any call."""
+    segment, total = flags.get("--segment"), flags.get("--total-segments")
+    if segment is None and total is None:
+        return
+    if segment is None or total is None:
+        given, missing = ("--segment", "--total-segments") if total is None \
+            else ("--total-segments", "--segment")
+        raise CommandError(f"{given} needs {missing} too (a parallel scan gives both)")
+    if not 1 <= total <= MAX_SEGMENTS:
+        raise CommandError(f"--total-segments must be from 1 to {MAX_SEGMENTS:,}, not {total}")
+    if not 0 <= segment < total:
+        raise CommandError(f"--segment must be from 0 to --total-segments - 1 ({total - 1}), "
+                           f"not {segment}")
+    call.segment, call.total_segments = segment, total
 
 
 def _projection_flag(call: AwsCall, flags: Mapping[str, Any]) -> tuple[Path, ...]:

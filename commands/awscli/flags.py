@@ -42,6 +42,8 @@ FLAGS: dict[str, str] = {
     "--exclusive-start-table-name": TEXT,
     "--return-values": TEXT,
     "--return-item-collection-metrics": TEXT,
+    "--segment": INT,
+    "--total-segments": INT,
     # global CLI flags
     "--region": TEXT,
     "--query": TEXT,
@@ -62,7 +64,7 @@ OP_FLAGS: dict[str, tuple[str, ...]] = {
                  "--expression-attribute-names", "--consistent-read"),
     "batch-get-item": ("--request-items",),
     "query": ("--key-condition-expression", "--scan-index-forward", *_READ),
-    "scan": _READ,
+    "scan": (*_READ, "--segment", "--total-segments"),
     "describe-table": ("--table-name",),
     "describe-time-to-live": ("--table-name",),
     "describe-continuous-backups": ("--table-name",),
@@ -72,6 +74,16 @@ OP_FLAGS: dict[str, tuple[str, ...]] = {
     "put-item": ("--item", *_WRITE),
 }
 OUTPUTS = ("json", "text", "table")
+# DynamoDB's legacy parameters, still in the CLI: the bot takes only their expressions
+LEGACY: dict[str, str] = {
+    "--attributes-to-get": "--projection-expression",
+    "--key-conditions": "--key-condition-expression",
+    "--scan-filter": "--filter-expression",
+    "--query-filter": "--filter-expression",
+    "--conditional-operator": "AND / OR inside --filter-expression or --condition-expression",
+    "--expected": "--condition-expression",
+    "--attribute-updates": "--update-expression",
+}
 
 
 def usage() -> str:
@@ -118,6 +130,11 @@ def read_flags(op: str, args: Sequence[str]) -> dict[str, Any]:
             raise CommandError(f"unexpected `{arg}`: every argument of `{op}` is a --flag")
         name, eq, inline = arg.partition("=")
         name, negated = _flag_name(name, allowed)
+        if name in LEGACY:
+            raise CommandError(
+                f"`{name}` is a legacy DynamoDB parameter the bot does not take; write it as "
+                f"{LEGACY[name]} (names and values as --expression-attribute-names / -values)"
+            )
         if name not in allowed:
             shown = sorted(a for a in allowed if a != "--paginate") + (
                 ["--no-paginate"] if "--paginate" in allowed else [])

@@ -79,6 +79,9 @@ def _params(call: AwsCall) -> dict[str, Any]:
         params["Select"] = call.select
     if call.capacity:
         params["ReturnConsumedCapacity"] = call.capacity
+    if call.total_segments is not None:
+        params["Segment"] = call.segment
+        params["TotalSegments"] = call.total_segments
     return params
 
 
@@ -145,7 +148,10 @@ def _collect(it: PageIterator, cap: int, shape: Any) -> tuple[dict[str, Any], li
                     continue
                 existing = expression.search(merged)
                 if existing is None:
-                    set_value_from_jmespath(merged, expression.expression, value)
+                    # a copy: extending the page's own list would turn page 1 into the
+                    # merged result, and --output text prints the pages one by one
+                    first = list(value) if isinstance(value, list) else value
+                    set_value_from_jmespath(merged, expression.expression, first)
                 elif isinstance(value, list):
                     existing.extend(value)
                 elif isinstance(value, int | float | str):
@@ -235,8 +241,7 @@ def _list_tables(call: AwsCall, ctx: Context) -> Result:
     client = ctx.store.client
     ours = {f"mfh-{ctx.stage}-{short}" for short in BY_SHORT}
     if call.paginate:
-        it = client.get_paginator("list_tables").paginate(PaginationConfig=_config(call))
-        doc, pages, _ = _collect(it, 0, lambda p: p)
+        doc, pages = _our_tables(call, ctx, ours)
     else:
         kwargs: dict[str, Any] = {}
         if call.limit:
@@ -246,9 +251,53 @@ def _list_tables(call: AwsCall, ctx: Context) -> Result:
         doc = client.list_tables(**kwargs)
         doc.pop("ResponseMetadata", None)
         pages = [doc]
-    for page in (doc, *pages):
-        page["TableNames"] = [n for n in page.get("TableNames", []) if n in ours]
+        for page in (doc, *pages):
+            page["TableNames"] = [n for n in page.get("TableNames", []) if n in ours]
     return answer(call, ctx, doc, list(call.notes), pages)
+
+
+def _our_tables(call: AwsCall, ctx: Context, ours: set[str]) \
+        -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every page of ListTables, filtered to ``ours`` first and then cut at --max-items.
+
+    botocore's paginator cuts before the bot filters (``--max-items 3`` would answer
+    fewer names); here the cut counts only names shown, and ``NextToken`` (botocore's
+    format, ``ExclusiveStartTableName`` = the last name shown) is given only when
+    another of ours follows. A CLI token's ``boto_truncate_amount`` skips that many
+    names of the first page read, as botocore does.
+    """
+    from botocore.paginate import TokenDecoder
+
+    kwargs: dict[str, Any] = {}
+    skip = 0
+    if call.starting_token:
+        decoded = TokenDecoder().decode(call.starting_token)
+        if decoded.get("ExclusiveStartTableName"):
+            kwargs["ExclusiveStartTableName"] = decoded["ExclusiveStartTableName"]
+        skip = int(decoded.get("boto_truncate_amount") or 0)
+    if call.page_size:
+        kwargs["Limit"] = call.page_size
+    names: list[str] = []
+    pages: list[dict[str, Any]] = []
+    more = False
+    while True:
+        resp = ctx.store.client.list_tables(**kwargs)
+        raw = resp.get("TableNames", [])[skip:]
+        skip = 0
+        page = [n for n in raw if n in ours]
+        if call.max_items and len(names) + len(page) > call.max_items:
+            page = page[:call.max_items - len(names)]
+            more = True
+        names += page
+        pages.append({"TableNames": page})
+        last = resp.get("LastEvaluatedTableName")
+        if more or not last:
+            break
+        kwargs["ExclusiveStartTableName"] = last
+    doc: dict[str, Any] = {"TableNames": names}
+    if more:
+        doc["NextToken"] = TokenEncoder().encode({"ExclusiveStartTableName": names[-1]})
+    return doc, pages
 
 
 # -- the answer -----------------------------------------------------------------------------

@@ -276,7 +276,7 @@ USAGE_MARK = "aws dynamodb <op>"
 BAD = {
     "unknown op": ("aws dynamodb transact-get-items --table-name users", "unknown operation"),
     "not dynamodb": ("aws s3 ls", "only `aws dynamodb"),
-    "unknown flag": (SEED_SCAN + " --segment 1", "unknown flag `--segment`"),
+    "unknown flag": (SEED_SCAN + " --segmnt 1", "unknown flag `--segmnt`"),
     "malformed key json": (
         """aws dynamodb get-item --table-name mfh-dev-users --key '{"user_id":{"S":"user:abc-123"}'""",
         "not valid JSON",
@@ -345,6 +345,37 @@ BAD = {
         SEED_EMAIL.replace("--region", """--filter-expression "email = :e" --region"""),
         "is a key here",
     ),
+    # DynamoDB's legacy parameters: the error names the expression to write instead
+    "legacy attributes-to-get": (SEED_SCAN + " --attributes-to-get email", "--projection-expression"),
+    "legacy key-conditions": (
+        """aws dynamodb query --table-name users --key-conditions '{"user_id":{"AttributeValueList":[{"S":"x"}],"ComparisonOperator":"EQ"}}'""",  # noqa: E501
+        "`--key-conditions` is a legacy DynamoDB parameter the bot does not take; write it as "
+        "--key-condition-expression"),
+    "legacy scan-filter": (
+        SEED_SCAN + """ --scan-filter '{"status":{"AttributeValueList":[{"S":"a"}],"ComparisonOperator":"EQ"}}'""",
+        "write it as --filter-expression"),
+    "legacy query-filter": (SEED_EMAIL + " --query-filter '{}'", "write it as --filter-expression"),
+    "legacy conditional-operator": (SEED_SCAN + " --conditional-operator OR", "AND / OR inside"),
+    "legacy expected": (SEED_DELETE + """ --expected '{"status":{"Exists":true}}'""",
+                        "write it as --condition-expression"),
+    "legacy attribute-updates": (
+        SEED_DELETE.replace("delete-item", "update-item")
+        + """ --attribute-updates '{"status":{"Value":{"S":"x"},"Action":"PUT"}}'""",
+        "write it as --update-expression"),
+    # a parallel scan: both flags, 0 <= segment < total <= 1,000,000
+    "segment without total": (SEED_SCAN + " --segment 0", "--segment needs --total-segments"),
+    "total without segment": (SEED_SCAN + " --total-segments 4",
+                              "--total-segments needs --segment"),
+    "segment beyond total": (SEED_SCAN + " --segment 4 --total-segments 4",
+                             "--segment must be from 0 to --total-segments - 1 (3)"),
+    "negative segment": (SEED_SCAN + " --segment -1 --total-segments 4", "not -1"),
+    "zero total segments": (SEED_SCAN + " --segment 0 --total-segments 0",
+                            "--total-segments must be from 1 to 1,000,000"),
+    "too many segments": (SEED_SCAN + " --segment 0 --total-segments 1000001", "not 1000001"),
+    "segment on query": (SEED_EMAIL + " --segment 0 --total-segments 2", "unknown flag `--segment`"),
+    "attribute_type not a type": (
+        SEED_SCAN + " --filter-expression 'attribute_type(email, :t)' --expression-attribute-values ':t={S=STRING}'",
+        "takes a type name"),
 }
 
 
@@ -389,3 +420,81 @@ def test_every_page_is_read_without_max_items(ctx: Context, data: Any) -> None:
     res = run(ctx, "aws dynamodb scan --table-name users --page-size 4")
     assert isinstance(res, ItemsResult), res
     assert len(res.items) == 15 and res.next_key is None and res.scanned == 15
+
+
+def test_attribute_type_filters_by_the_stored_type(ctx: Context, ddb: Any) -> None:
+    put(ddb, USERS, {"user_id": "u-set", "tags": {"a", "b"}, "email": "a@b"})
+    put(ddb, USERS, {"user_id": "u-list", "tags": ["a", "b"], "email": "c@d"})
+    put(ddb, USERS, {"user_id": "u-none", "email": "e@f"})
+    for kind, want in (("SS", ["u-set"]), ("L", ["u-list"])):
+        res = run(ctx, "aws dynamodb scan --table-name users --filter-expression "
+                  f"'attribute_type(#t, :t)' --expression-attribute-names '#t=tags' "
+                  f"--expression-attribute-values ':t={{S={kind}}}' --query 'Items[].user_id.S'")
+        assert isinstance(res, JsonResult), res
+        assert res.data == want
+    # and as a write's condition (what the approved request will send)
+    from boto3.dynamodb.conditions import ConditionExpressionBuilder
+
+    from commands.awscli import parse_call
+    from commands.registry import tokenize
+
+    call = parse_call(tokenize("aws dynamodb delete-item --table-name users --key "
+                               "user_id={S=u-set} --condition-expression 'attribute_type(tags, "
+                               ":t)' --expression-attribute-values ':t={S=SS}'"), ctx)
+    built = ConditionExpressionBuilder().build_expression(call.condition)
+    assert built.condition_expression == "attribute_type(#n0, :v0)"
+    assert built.attribute_name_placeholders == {"#n0": "tags"}
+    assert built.attribute_value_placeholders == {":v0": "SS"}
+
+
+def test_parallel_scan_segments_cover_the_table_once(ctx: Context, data: Any) -> None:
+    seen: list[str] = []
+    for segment in range(3):
+        res = run(ctx, f"aws dynamodb scan --table-name users --segment {segment} "
+                  "--total-segments 3 --query 'Items[].user_id.S'")
+        assert isinstance(res, JsonResult), res
+        seen += res.data
+    everything = run(ctx, "aws dynamodb scan --table-name users --query 'Items[].user_id.S'")
+    assert sorted(seen) == sorted(everything.data) and len(seen) == 15
+
+
+def test_list_tables_max_items_counts_only_this_stages_tables(ctx: Context, ddb: Any) -> None:
+    # tables that are not the bot's business, listed among ours: moto lists in creation
+    # order (DynamoDB by name), so one of ours (no indexes) is made again after them
+    for name in ("mfh-dev-aaa-other", "mfh-dev-ddb-bot-x", "mfh-prod-users"):
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    last = f"mfh-{STAGE}-oauth-states"
+    desc = ddb.describe_table(TableName=last)["Table"]
+    ddb.delete_table(TableName=last)
+    ddb.create_table(TableName=last, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=desc["AttributeDefinitions"], KeySchema=desc["KeySchema"])
+    listed = ddb.list_tables()["TableNames"]
+    assert listed.index(last) > listed.index("mfh-prod-users")
+    whole = run(ctx, "aws dynamodb list-tables")
+    assert isinstance(whole, JsonResult) and len(whole.data["TableNames"]) == 10
+    names: list[str] = []
+    token = None
+    for _ in range(4):
+        text = "aws dynamodb list-tables --max-items 3 --page-size 2"
+        res = run(ctx, text + (f" --starting-token {token}" if token else ""))
+        assert isinstance(res, JsonResult), res
+        page = res.data["TableNames"]
+        assert len(page) == (3 if len(names) < 9 else 1)
+        names += page
+        token = res.data.get("NextToken")
+        if len(names) < 10:
+            assert token, res.data
+    assert names == whole.data["TableNames"] and token is None
+
+
+def test_a_missing_table_of_this_stage_is_not_found(ctx: Context, ddb: Any) -> None:
+    res = run(ctx, "aws dynamodb describe-table --table-name mfh-dev-nope")
+    assert isinstance(res, ErrorResult)
+    assert ("ResourceNotFoundException: Requested resource not found: Table: mfh-dev-nope "
+            "not found") in res.message
+    assert "outside" not in res.message
+    # the bot's own table exists under the prefix and stays refused
+    res = run(ctx, "aws dynamodb scan --table-name mfh-dev-ddb-bot")
+    assert isinstance(res, ErrorResult) and "outside" in res.message

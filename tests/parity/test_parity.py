@@ -7,6 +7,7 @@ the data must be equal: values, DynamoDB types, order, counts and continuation t
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -147,6 +148,19 @@ CASES: dict[str, str] = {
     "text-get": f"aws dynamodb get-item {U} --key user_id={{S=user:u-04}} --output text",
     "text-query-count": f"aws dynamodb query {BY_HELPER} --query Count --output text",
     "text-describe": f"aws dynamodb describe-table {U} --query 'Table.[TableName, ItemCount]' --output text",
+    # several pages printed one by one, the last cut by --max-items (issue 19)
+    "text-pages-ids": f"aws dynamodb scan {U} --max-items 7 --page-size 4 --query 'Items[].user_id.S' --output text",
+    "text-pages-items": (f"aws dynamodb scan {U} --max-items 7 --page-size 3 "
+                         "--projection-expression 'user_id, score' --output text"),
+    "text-pages-query": f"aws dynamodb query {BY_HELPER} --page-size 4 --query 'Items[].execution_id.S' --output text",
+    # attribute_type(), parallel scan
+    "filter-attribute-type-set": (f"aws dynamodb scan {U} --filter-expression 'attribute_type(#t, :t)' "
+                                  "--expression-attribute-names '#t=tags' --expression-attribute-values "
+                                  "':t={S=SS}' --query 'Items[].user_id.S'"),
+    "filter-not-attribute-type": (f"aws dynamodb scan {U} --filter-expression 'NOT attribute_type(score, :t)' "
+                                  "--expression-attribute-values ':t={S=N}' --query 'Items[].user_id.S'"),
+    "scan-segment-0": f"aws dynamodb scan {U} --segment 0 --total-segments 3 --query 'Items[].user_id.S'",
+    "scan-segment-2": f"aws dynamodb scan {U} --segment 2 --total-segments 3 --max-items 3 --query '[Items[].user_id.S, NextToken]'",  # noqa: E501
 }
 # the CLI refuses `--scan-index-forward false` (a switch takes no value); the bot keeps
 # accepting the seed's form, and the CLI side runs the switch the CLI understands
@@ -162,6 +176,9 @@ DIFFS: dict[str, str] = {
     "missing-item": f"aws dynamodb get-item {U} --key user_id={{S=user:nobody}}",
     "scan-index-forward-false": SEED_EXEC,
     "output-table": f"aws dynamodb describe-table {U} --query Table.TableName --output table",
+    "list-tables-max-items": "aws dynamodb list-tables --max-items 3",
+    "list-tables-text": "aws dynamodb list-tables --page-size 4 --output text",
+    "describe-missing": "aws dynamodb describe-table --table-name mfh-dev-nope",
 }
 
 
@@ -193,6 +210,24 @@ def cli_data(out: dict[str, Any], text: str) -> Any:
     return json.loads(out["out"]) if out["out"].strip() else None
 
 
+def binary_by_size(value: Any) -> Any:
+    """The CLI's JSON with every binary as the bot shows it, by its size only (README,
+    *Differences from the aws CLI*): ``{"B": <base64>}`` → ``{"S": "<binary, N bytes>"}``."""
+    def size(b64: str) -> str:
+        n = len(base64.b64decode(b64))
+        return f"<binary, {n} byte{'' if n == 1 else 's'}>"
+
+    if isinstance(value, dict):
+        if list(value) == ["B"] and isinstance(value["B"], str):
+            return {"S": size(value["B"])}
+        if list(value) == ["BS"] and isinstance(value["BS"], list):
+            return {"L": [{"S": s} for s in sorted(size(v) for v in value["BS"])]}
+        return {k: binary_by_size(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [binary_by_size(v) for v in value]
+    return value
+
+
 def test_at_least_sixty_commands() -> None:
     assert len(CASES) >= 60
 
@@ -207,7 +242,7 @@ def test_same_data_as_the_aws_cli(case: str, services: Any, cli_results: dict[st
         assert isinstance(res, ErrorResult) and "UnknownOperationException" in res.message, res
         assert not engine.on_moto(), out["err"]  # moto implements every operation here
         return
-    expected = cli_data(out, CASES[case])
+    expected = binary_by_size(cli_data(out, CASES[case]))
     got = bot_data(bot(services, CASES[case]))
     assert got == expected
 
@@ -230,6 +265,30 @@ def test_tokens_continue_both_ways(services: Any, cli: Any, cli_results: dict[st
     seen = [i["user_id"]["S"] for page in (cli_first, bot_second, bot_third) for i in page["Items"]]
     everything = bot_data(bot(services, f"aws dynamodb scan {U} --query 'Items[].user_id.S'"))
     assert seen == everything[:21] and len(set(seen)) == 21
+
+
+def test_the_next_token_a_person_sees_is_the_clis_and_continues_in_it(
+        services: Any, cli: Any, cli_results: dict[str, Any]) -> None:
+    """Issue 19: every JSON answer showed ``"NextToken": "[masked credential]"``. The token
+    as rendered (console text and the Slack message) is the CLI's own, and the CLI goes on
+    with the one copied from the rendered answer exactly as with its own."""
+    import re
+
+    from bot.render.blocks import render_message
+    from bot.render.text import render_text
+
+    text = CASES["scan-max-items"]
+    cli_token = cli_data(cli_results["scan-max-items"], text)["NextToken"]
+    result = bot(services, text)
+    for rendered in (render_text(result), json.dumps(render_message(result))):
+        assert "[masked credential]" not in rendered
+        shown = re.findall(r'"NextToken\\?": \\?"([A-Za-z0-9+/=]+)', rendered)
+        assert shown == [cli_token], rendered[-300:]
+    picked = bot(services, f"{text} --query '{{next: NextToken}}'")
+    assert cli_token in render_text(picked) and "[masked credential]" not in render_text(picked)
+    (continued,) = cli.run_many([f"{text} --starting-token {shown[0]}"])
+    assert bot_data(bot(services, f"{text} --starting-token {cli_token}")) == \
+        binary_by_size(cli_data(continued, text))
 
 
 def test_next_page_button_continues_with_the_cli_token(services: Any, cli_results: dict[str, Any]) -> None:
@@ -300,6 +359,39 @@ def test_list_tables_shows_only_the_stages_tables(services: Any, cli_results: di
     bot_names = bot_data(bot(services, DIFFS["list-tables"]))["TableNames"]
     assert "mfh-dev-ddb-bot" in cli_names and "mfh-dev-ddb-bot" not in bot_names
     assert bot_names == [n for n in cli_names if n != "mfh-dev-ddb-bot"] and len(bot_names) == 10
+
+
+def test_list_tables_max_items_counts_this_stages_tables(services: Any, cli_results: dict[str, Any]) -> None:
+    """The stage's filter runs before the cut: N names, and the token continues after them."""
+    cli_names = cli_data(cli_results["diff:list-tables"], DIFFS["list-tables"])["TableNames"]
+    ours = [n for n in cli_names if n != "mfh-dev-ddb-bot"]
+    cut = DIFFS["list-tables-max-items"]
+    assert cli_data(cli_results["diff:list-tables-max-items"], cut)["TableNames"] == cli_names[:3]
+    # 3, and a cut that holds the bot's own table (DynamoDB lists by name, moto by creation)
+    for n in sorted({3, min(cli_names.index("mfh-dev-ddb-bot") + 1, len(ours) - 1)}):
+        text = f"aws dynamodb list-tables --max-items {n}"
+        first = bot_data(bot(services, text))
+        assert first["TableNames"] == ours[:n] and first["NextToken"]
+        second = bot_data(bot(services, f"{text} --starting-token {first['NextToken']}"))
+        assert second["TableNames"] == ours[n:2 * n]
+        assert ("NextToken" in second) == (2 * n < len(ours))
+
+
+def test_list_tables_text_prints_each_page_once(services: Any, cli_results: dict[str, Any]) -> None:
+    text = DIFFS["list-tables-text"]
+    cli_lines = cli_results["diff:list-tables-text"]["out"].splitlines()
+    bot_lines = bot_data(bot(services, text)).splitlines()
+    assert [ln for ln in cli_lines if "mfh-dev-ddb-bot" not in ln] == bot_lines
+    assert len(bot_lines) == 10 and all(ln.startswith("TABLENAMES\t") for ln in bot_lines)
+
+
+def test_a_missing_table_of_the_stage_is_not_found_as_in_the_cli(
+        services: Any, cli_results: dict[str, Any]) -> None:
+    out = cli_results["diff:describe-missing"]
+    assert out["rc"] != 0 and "ResourceNotFoundException" in out["err"]
+    res = bot(services, DIFFS["describe-missing"])
+    assert not res.ok and "ResourceNotFoundException" in res.message  # type: ignore[attr-defined]
+    assert "Table: mfh-dev-nope not found" in res.message  # type: ignore[attr-defined]
 
 
 def test_missing_item_is_said_in_words(services: Any, cli_results: dict[str, Any]) -> None:

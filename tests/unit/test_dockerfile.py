@@ -47,9 +47,30 @@ def _final_stage() -> list[tuple[str, str]]:
     return ins[last_from:]
 
 
+def _global_args() -> dict[str, str]:
+    """``ARG name=default`` before the first FROM: what ``${name}`` in a FROM means."""
+    out = {}
+    for word, args in _instructions():
+        if word == "FROM":
+            break
+        if word == "ARG" and "=" in args:
+            name, _, default = args.partition("=")
+            out[name] = default
+    return out
+
+
+def _base_images() -> list[str]:
+    names = _global_args()
+    return [re.sub(r"\$\{(\w+)\}", lambda m: names[m.group(1)], args.split()[0])
+            for word, args in _instructions() if word == "FROM"]
+
+
 def test_base_images_are_slim_python() -> None:
-    images = [args.split()[0] for word, args in _instructions() if word == "FROM"]
-    assert images and all(re.fullmatch(r"python:3\.1[1-9]-slim(-\w+)?", i) for i in images), images
+    images = _base_images()
+    # the tag, or the tag pinned by its digest (Dockerfile, PYTHON_IMAGE, says how to pin)
+    pinned = r"python:3\.1[1-9]-slim(-\w+)?(@sha256:[0-9a-f]{64})?"
+    assert images and all(re.fullmatch(pinned, i) for i in images), images
+    assert len(set(images)) == 1, "build and final stage share one base (one digest to pin)"
 
 
 def test_runs_as_a_non_root_user() -> None:
@@ -61,7 +82,10 @@ def test_runs_as_a_non_root_user() -> None:
 
 def test_installs_the_package_without_extras_or_test_tools() -> None:
     runs = " ".join(args for word, args in _instructions() if word == "RUN")
-    assert re.search(r"pip install --no-cache-dir \.(\s|$)", runs)
+    # only the lock, every file checked against its hash, nothing resolved at build time
+    assert re.search(r"pip install --no-cache-dir --require-hashes --no-deps -r \S*requirements\.lock",
+                     runs), runs
+    assert runs.count("pip install") == 1, "every package the image holds comes from the lock"
     for bad in ("[test]", "[local]", "moto", "pytest", "hypothesis", " -e ", "requirements-dev"):
         assert bad not in runs, bad
     copied = " ".join(args for word, args in _instructions() if word == "COPY")
@@ -129,8 +153,7 @@ def _ignored(path: str, patterns: list[str]) -> bool:
 def test_dockerignore_sends_only_the_sources() -> None:
     patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
-    for path in ("pyproject.toml", "README.md", "bot/server.py", "dynamo/store.py",
-                 "commands/registry.py"):
+    for path in ("requirements.lock", "bot/server.py", "dynamo/store.py", "commands/registry.py"):
         assert not _ignored(path, patterns), path
     for path in (".env", ".venv/bin/python", ".git/config", "tests/conftest.py", "testkit/moto.py",
                  "benchmarks/apps.py", "bot/__pycache__/server.cpython-311.pyc", "iam/x.json"):
@@ -163,6 +186,72 @@ def test_runtime_dependency_set_has_no_test_or_demo_packages() -> None:
     # README states the image's package count; keep it true
     stated = re.search(r"own requirements \((\d+) packages,", (ROOT / "README.md").read_text())
     assert stated and int(stated.group(1)) == len(closure), (stated, len(closure), sorted(closure))
+
+
+def test_dependencies_are_installed_in_a_layer_before_the_source_is_copied() -> None:
+    """A code change rebuilds only the layers that copy the source, never the install."""
+    ins = _instructions()
+    install = next(i for i, (w, a) in enumerate(ins) if w == "RUN" and "requirements.lock" in a)
+    lock_copy = next(i for i, (w, a) in enumerate(ins) if w == "COPY" and "requirements.lock" in a)
+    sources = [i for i, (w, a) in enumerate(ins) if w == "COPY" and
+               re.match(r"(bot|commands|dynamo)\b", a)]
+    venv = next(i for i, (w, a) in enumerate(ins) if w == "COPY" and a.startswith("--from=build"))
+    assert sources and lock_copy < install < venv < min(sources), (lock_copy, install, venv, sources)
+    assert not any(w == "COPY" and re.match(r"\.\s", a) for w, a in ins), "COPY . copies everything"
+
+
+def _version() -> str:
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
+
+
+def test_image_tags_are_the_version_never_latest() -> None:
+    version = _version()
+    final_args = dict(a.partition("=")[::2] for w, a in _final_stage() if w == "ARG" and "=" in a)
+    assert final_args.get("VERSION") == version
+    images = {
+        "deploy/kubernetes.yaml": re.findall(r"image: (\S+)", (ROOT / "deploy/kubernetes.yaml").read_text()),
+        "deploy/ecs-task-definition.json": [c["image"] for c in json.loads(
+            (ROOT / "deploy/ecs-task-definition.json").read_text())["containerDefinitions"]],
+    }
+    for where, found in images.items():
+        assert found and all(i.endswith(f"/ddb-bot:{version}") for i in found), (where, found)
+    # every image the README builds, runs or pushes is tagged with the version (an untagged
+    # `ddb-bot` would be `ddb-bot:latest`)
+    readme = re.sub(r"\\\n", " ", (ROOT / "README.md").read_text())  # continuation lines
+    commands = [line for line in readme.splitlines()
+                if re.search(r"\bdocker (build|run|push)\b", line)]
+    refs = [m.group(1) for line in commands
+            for m in re.finditer(r"(?<![\w./-])(?:\S+/)?ddb-bot(:\S+)?(?=\s|$)", line)]
+    assert commands and refs and set(refs) == {f":{version}"}, (refs, commands)
+    for path in ("Dockerfile", "deploy/kubernetes.yaml", "deploy/ecs-task-definition.json"):
+        assert ":latest" not in (ROOT / path).read_text(), path
+
+
+def _lock() -> dict[str, tuple[str, list[str]]]:
+    """requirements.lock: name -> (version, sha256 hashes)."""
+    text = re.sub(r"\\\n", " ", (ROOT / "requirements.lock").read_text())
+    out = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            m = re.fullmatch(r"([A-Za-z0-9._-]+)==(\S+)((?:\s+--hash=sha256:[0-9a-f]{64})+)", line)
+            assert m, f"not an exact pin with hashes: {line[:80]}"
+            out[canonicalize_name(m.group(1))] = (m.group(2), re.findall(r"[0-9a-f]{64}", m.group(3)))
+    return out
+
+
+def test_the_lock_pins_every_runtime_dependency_with_hashes() -> None:
+    lock = _lock()
+    assert all(hashes for _, hashes in lock.values())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for dep in project["dependencies"]:
+        req = Requirement(dep)
+        name = canonicalize_name(req.name)
+        assert name in lock, f"{name} is a dependency in pyproject.toml but not in requirements.lock"
+        assert req.specifier.contains(lock[name][0], prereleases=True), (dep, lock[name][0])
+    # the lock is the runtime closure, no more (no test tool) and no less (--no-deps)
+    assert set(lock) == runtime_closure(), set(lock) ^ runtime_closure()
+    assert not set(lock) & DEV_ONLY
 
 
 IMPORT_CHECK = r"""

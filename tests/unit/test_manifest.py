@@ -113,10 +113,12 @@ def test_interactivity_socket_mode_and_one_request_url(manifest: dict[str, Any],
     settings = manifest["settings"]
     assert _of(surfaces, "action", "view", "message_shortcut", "global_shortcut")
     assert settings["interactivity"]["is_enabled"] is True
-    assert settings["socket_mode_enabled"] is True
+    # HTTP by default (what the image, deploy/ and serverless.yml run); Socket Mode is the
+    # documented switch (tests/unit/test_deploy.py checks the deploy files agree)
+    assert settings["socket_mode_enabled"] is False
     urls = {settings["interactivity"]["request_url"], settings["event_subscriptions"]["request_url"],
             *(c["url"] for c in manifest["features"]["slash_commands"])}
-    assert len(urls) == 1 and urls.pop().endswith("/slack/events")
+    assert len(urls) == 1 and re.fullmatch(r"https://[a-z0-9.-]+/slack/events", urls.pop())
     assert not _of(surfaces, "options", "message", "function", "dialog")  # none declared
 
 
