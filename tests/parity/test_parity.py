@@ -259,9 +259,11 @@ def test_tokens_continue_both_ways(services: Any, cli: Any, cli_results: dict[st
     bot_token = bot_second["NextToken"]
     cli_second, cli_third = cli.run_many([f"{base} --starting-token {token}",
                                           f"{base} --starting-token {bot_token}"])
-    assert bot_second == cli_data(cli_second, base)
+    # binaries are shown by size (the bot's rule); which page holds the item with them
+    # depends on the engine's scan order
+    assert bot_second == binary_by_size(cli_data(cli_second, base))
     bot_third = bot_data(bot(services, f"{base} --starting-token {bot_token}"))
-    assert bot_third == cli_data(cli_third, base)
+    assert bot_third == binary_by_size(cli_data(cli_third, base))
     seen = [i["user_id"]["S"] for page in (cli_first, bot_second, bot_third) for i in page["Items"]]
     everything = bot_data(bot(services, f"aws dynamodb scan {U} --query 'Items[].user_id.S'"))
     assert seen == everything[:21] and len(set(seen)) == 21
