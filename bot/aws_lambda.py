@@ -51,7 +51,9 @@ from bot.services import AfterAck, Services
 log = logging.getLogger(__name__)
 # environment variable naming the SSM parameter → the setting it holds
 SECRET_PARAMETERS = {"SLACK_BOT_TOKEN_PARAMETER": "slack_bot_token",
-                     "SLACK_SIGNING_SECRET_PARAMETER": "slack_signing_secret"}
+                     "SLACK_SIGNING_SECRET_PARAMETER": "slack_signing_secret",
+                     # set only while a signing-secret rotation is under way (README)
+                     "SLACK_SIGNING_SECRET_PREVIOUS_PARAMETER": "slack_signing_secret_previous"}
 LAZY_MARK = "ddb_bot_lazy"  # top-level event key: this invocation is our own lazy run
 LAZY_HEADERS = ("x-slack-bolt-lazy-only", "x-slack-bolt-lazy-function-name")
 NOT_STARTED = ("ddb-bot could not start this (the AWS Lambda Invoke call failed: {error}). "
@@ -94,7 +96,8 @@ def _settings() -> Settings:
     settings = load_settings(**secrets_from_ssm())
     from bot.logs import setup
 
-    tokens = (settings.slack_bot_token, settings.slack_signing_secret)
+    tokens = (settings.slack_bot_token, settings.slack_signing_secret,
+              settings.slack_signing_secret_previous)
     setup(settings.ddb_bot_log_level, json_lines=True,
           secrets=[t.get_secret_value() for t in tokens if t is not None])
     return settings

@@ -99,6 +99,29 @@ def test_slack_secrets_are_read_from_ssm_at_cold_start(lam: LambdaBot, ssm_url: 
     assert SSM_TOKEN not in logged and SSM_SECRET not in logged and BOT_TOKEN not in logged
 
 
+def test_a_rotation_under_way_accepts_the_previous_secret_from_ssm(lam: LambdaBot, ssm_url: str) -> None:
+    """The old signing secret's parameter, named while a rotation is under way: requests
+    signed with either secret are served, any other is refused."""
+    import boto3
+
+    previous = "ssm-previous-signing-secret-7f1e"
+    boto3.client("ssm", region_name="us-west-2", endpoint_url=ssm_url).put_parameter(
+        Name="/ddb-bot/dev/slack-signing-secret-previous", Value=previous,
+        Type="SecureString", Overwrite=True)
+    lam.stub.env.pop("SLACK_SIGNING_SECRET")
+    lam.configure(AWS_ENDPOINT_URL_SSM=ssm_url,
+                  SLACK_SIGNING_SECRET_PARAMETER="/ddb-bot/dev/slack-signing-secret",
+                  SLACK_SIGNING_SECRET_PREVIOUS_PARAMETER="/ddb-bot/dev/slack-signing-secret-previous")
+    for secret in (SSM_SECRET, previous):
+        lam.sender.verifier.signing_secret = secret
+        assert lam.sender.slash("tables").status == 200
+    assert all("Tables of stage" in a["text"] for a in lam.answers()[:2])
+    lam.sender.verifier.signing_secret = SIGNING_SECRET
+    assert lam.sender.slash("tables").status == 401
+    logged = "".join(r.stderr for r in lam.settle())
+    assert previous not in logged and SSM_SECRET not in logged
+
+
 def test_a_missing_parameter_is_named(ssm_url: str) -> None:
     import boto3
 

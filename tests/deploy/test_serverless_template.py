@@ -74,7 +74,8 @@ def test_iam_is_the_runtime_policy_plus_only_what_lambda_needs(packaged: Package
          "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ddb-bot-{STAGE}-slack"},
         {"Sid": "ReadTheSlackSecrets", "Effect": "Allow", "Action": ["ssm:GetParameters"],
          "Resource": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ddb-bot/{STAGE}/slack-bot-token",
-                      f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ddb-bot/{STAGE}/slack-signing-secret"]}]
+                      f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ddb-bot/{STAGE}/slack-signing-secret",
+                      f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ddb-bot/{STAGE}/slack-signing-secret-previous"]}]
 
 
 def test_state_table_is_protected_retained_and_as_init_makes_it(packaged: Packaged) -> None:
