@@ -171,6 +171,9 @@ def fresh_region(ddb: Any) -> Iterator[Context]:
     yield Context(store=Store(client, STAGE), user_id="U_TESTER", stage=STAGE, region="eu-west-1")
     for t in TABLES:
         name = t.full_name(STAGE)
+        # DynamoDB Local refuses UpdateTable (InternalFailure) while an index the test made
+        # or deleted is still CREATING / DELETING; moto settles at once
+        engine.settled(client, name)
         client.update_table(TableName=name, DeletionProtectionEnabled=False)
         client.delete_table(TableName=name)
 
