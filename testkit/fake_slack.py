@@ -15,9 +15,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from testkit.json_http import JsonHandler
 
 
 class Call(dict):
@@ -52,15 +54,7 @@ class FakeSlack:
         self.response_latency = 0.0
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # headers and body go out in two writes; without TCP_NODELAY a kept-alive
-            # client (bot.messaging.respond) waits for its own delayed ACK (~40 ms) each time
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def setup(self) -> None:
                 with fake.lock:
                     fake.connections += 1
@@ -95,14 +89,7 @@ class FakeSlack:
                     status, payload, headers = answer
                 else:
                     status, payload, headers = 200, fake.answer(path, body), {}
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.answer_json(status, payload, headers)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -26,10 +26,11 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from testkit.json_http import JsonHandler
 from testkit.signed import HttpResult, SlackSender
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -99,43 +100,28 @@ class LambdaStub:
         self._held: list[tuple[str, Any]] = []
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = self.rfile.read(length)
                 name = stub.function_of(self.path)
                 kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
                 if name not in stub.functions:
-                    self._answer(404, {"Type": "User", "message": f"Function not found: {name}"},
+                    self.answer_json(404, {"Type": "User", "message": f"Function not found: {name}"},
                                  {"x-amzn-ErrorType": "ResourceNotFoundException"})
                     return
                 event = json.loads(payload or b"{}")
                 if kind == "Event":
                     stub.start(name, event)
-                    self._answer(202, None, {})
+                    self.answer_json(202, None, {})
                     return
                 run = stub.invoke(name, event)
                 extra = {"X-Amz-Executed-Version": "$LATEST"}
                 if run.returncode != 0:
                     extra["X-Amz-Function-Error"] = "Unhandled"
-                    self._answer(200, {"errorMessage": run.output.get("error", run.stderr[-500:])}, extra)
+                    self.answer_json(200, {"errorMessage": run.output.get("error", run.stderr[-500:])}, extra)
                 else:
-                    self._answer(200, run.response, extra)
-
-            def _answer(self, status: int, body: Any, headers: dict[str, str]) -> None:
-                data = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                    self.answer_json(200, run.response, extra)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
